@@ -1,0 +1,89 @@
+/*
+ * The int8 model as the firmware runs it: a table of layers over a static
+ * arena. The host generates one `ehd_model` (plus the constant weights and
+ * per-layer parameter structs it points to) per model; see docs/model-format.md.
+ *
+ * Integer parameters are precomputed on the host exactly as TFLM's Prepare
+ * computes them (multiplier/shift from float32 scales, activation clamps,
+ * padding), so the firmware does no floating point.
+ */
+#ifndef EHD_MODEL_H
+#define EHD_MODEL_H
+
+#include "ehd_types.h"
+
+typedef enum {
+    EHD_OP_CONV_2D = 0,
+    EHD_OP_DEPTHWISE_CONV_2D = 1,
+    EHD_OP_FULLY_CONNECTED = 2,
+    EHD_OP_AVERAGE_POOL_2D = 3,
+    EHD_OP_MAX_POOL_2D = 4,
+} ehd_op;
+
+/* An int8 activation tensor living in the arena. */
+typedef struct {
+    uint32_t offset; /* byte offset into the arena */
+    ehd_dims dims;   /* NHWC; vectors are {1, 1, 1, len} */
+    int32_t zero_point;
+} ehd_tensor;
+
+/* CONV_2D and DEPTHWISE_CONV_2D. */
+typedef struct {
+    const int8_t *weights;     /* conv: OHWI; depthwise: 1HW(C*M) */
+    const int32_t *bias;       /* [out_ch], may be NULL */
+    const int32_t *multiplier; /* [out_ch], Q31 */
+    const int32_t *shift;      /* [out_ch], left shift if > 0 */
+    ehd_dims filter;           /* conv: {out_ch, kh, kw, in_ch}; depthwise: {1, kh, kw, out_ch} */
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;      /* top/left padding; bottom/right is implied */
+    int32_t dilation_h, dilation_w;
+    int32_t depth_multiplier;  /* depthwise only */
+    int32_t act_min, act_max;  /* fused activation clamp, int8 domain */
+} ehd_conv_params;
+
+/* FULLY_CONNECTED, per-tensor weight quantization. */
+typedef struct {
+    const int8_t *weights; /* [out, in] */
+    const int32_t *bias;   /* [out], may be NULL */
+    int32_t multiplier;
+    int32_t shift;
+    int32_t act_min, act_max;
+} ehd_fc_params;
+
+/* AVERAGE_POOL_2D and MAX_POOL_2D (input and output share scale and zero point). */
+typedef struct {
+    int32_t filter_h, filter_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;
+    int32_t act_min, act_max;
+} ehd_pool_params;
+
+#define EHD_MAX_LAYER_INPUTS 2
+
+typedef struct {
+    ehd_op op;
+    uint16_t inputs[EHD_MAX_LAYER_INPUTS]; /* activation tensor indices; unused = 0xFFFF */
+    uint16_t output;
+    const void *params; /* ehd_conv_params / ehd_fc_params / ehd_pool_params */
+} ehd_layer;
+
+#define EHD_MODEL_ID_BYTES 8
+
+typedef struct {
+    const ehd_layer *layers;
+    uint16_t n_layers;
+    const ehd_tensor *tensors;
+    uint16_t n_tensors;
+    uint16_t input;   /* tensor index of the model input */
+    uint16_t feature; /* tensor index of the embedding fed to the HDC encoder */
+    uint32_t arena_size;
+    uint8_t model_id[EHD_MODEL_ID_BYTES]; /* first bytes of the manifest's sha256 */
+} ehd_model;
+
+/* Pointer to tensor `index` inside `arena`. */
+int8_t *ehd_model_tensor(const ehd_model *model, int8_t *arena, uint16_t index);
+
+/* Runs every layer in order. The caller has written the input tensor. */
+ehd_status ehd_model_invoke(const ehd_model *model, int8_t *arena);
+
+#endif /* EHD_MODEL_H */
