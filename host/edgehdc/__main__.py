@@ -1,0 +1,3 @@
+from edgehdc.cli import main
+
+raise SystemExit(main())

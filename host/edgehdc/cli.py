@@ -1,0 +1,49 @@
+"""The `edgehdc` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import track
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="edgehdc", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="fine-tune -> int8 -> HDC -> emulated Cortex-M4 -> parity and latency report")
+    demo.add_argument("--out", type=Path, default=Path("build/demo"), help="output folder (default build/demo)")
+    demo.add_argument("--epochs", type=int, default=None, help="training epochs")
+    demo.add_argument("--hdc-dim", type=int, default=None, help="hypervector bits D (multiple of 32)")
+    demo.add_argument("--samples", type=int, default=None, help="test images sent to the device (default: all)")
+    args = parser.parse_args(argv)
+    return _demo(args)
+
+
+def _demo(args) -> int:
+    from edgehdc.pipeline import DemoConfig, run_demo
+    from edgehdc.report import print_report
+
+    console = Console()
+    cfg = DemoConfig(out_dir=args.out, device_samples=args.samples)
+    if args.epochs is not None:
+        cfg.epochs = args.epochs
+    if args.hdc_dim is not None:
+        if args.hdc_dim <= 0 or args.hdc_dim % 32:
+            console.print(f"[red]--hdc-dim must be a positive multiple of 32, got {args.hdc_dim}")
+            return 2
+        cfg.hdc_dim = args.hdc_dim
+    report = run_demo(
+        cfg,
+        log=lambda msg: console.print(f"[bold cyan]>[/] {msg}"),
+        progress=lambda it, description="": track(it, description=description, console=console),
+    )
+    print_report(report, console)
+    console.print(f"report: {cfg.out_dir / 'report.json'}")
+    return 0 if report["parity"]["mismatches"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Artifacts for the device: firmware model/HDC sources, arena plan, manifest."""

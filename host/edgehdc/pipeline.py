@@ -1,0 +1,208 @@
+"""The main job, end to end: fine-tune -> int8 -> HDC -> firmware on the emulated board -> report.
+
+Each step is a short function over plain artifacts so tests and other
+commands can reuse any of them. Parity is checked rung by rung on the
+whole test split (docs/parity.md): TFLM == Numba == firmware C on the host
+== firmware on the emulated Cortex-M4.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgehdc import models
+from edgehdc.data import load_digits, quantize_input
+from edgehdc.export.firmware import write_firmware_sources
+from edgehdc.export.manifest import model_id, model_sha256, sha256_bytes, write_manifest
+from edgehdc.fileio import atomic_write_bytes
+from edgehdc.finetune import evaluate, fit
+from edgehdc.hdc import Centroid, SignProjection
+from edgehdc.kernels.interpreter import run as run_int8
+from edgehdc.parity import Parity
+from edgehdc.quant.ptq import quantize
+from edgehdc.quant.tflite_io import to_tflite
+from edgehdc.quant.tflm import TflmOracle
+
+
+@dataclass
+class DemoConfig:
+    out_dir: Path = Path("build/demo")
+    image_size: int = 16
+    model: str = "tinycnn"
+    embedding_dim: int = 32
+    epochs: int = 30
+    hdc_dim: int = 2048
+    hdc_seed: int = 0x5EED1234
+    seed: int = 0
+    device_samples: int | None = None  # None: the whole test split
+
+    def as_dict(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclass
+class HostArtifacts:
+    """Everything the host computed, ready to compare with the device."""
+
+    graph: object
+    tflite: bytes
+    encoder: SignProjection
+    classifier: Centroid
+    x_test_q: np.ndarray
+    y_test: np.ndarray
+    features: np.ndarray  # Numba int8 embedding of the test split
+    logits: np.ndarray
+    hv: np.ndarray
+    model_sha: str
+    accuracy: dict = field(default_factory=dict)
+
+
+def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
+    split = load_digits(size=cfg.image_size, seed=cfg.seed)
+    net = models.create(cfg.model, num_classes=len(split.class_names), embedding_dim=cfg.embedding_dim)
+    log(f"training {cfg.model} on digits {split.x_train.shape[1:3]} for {cfg.epochs} epochs")
+    fit(net, split, epochs=cfg.epochs, seed=cfg.seed)
+    acc_float = evaluate(net, split.x_test, split.y_test)
+
+    graph = quantize(net, split.x_train)
+    tflite = to_tflite(graph)
+    in_q = graph.tensors[graph.inputs[0]].quant
+    x_train_q = quantize_input(split.x_train, float(in_q.scale[0]), int(in_q.zero_point[0]))
+    x_test_q = quantize_input(split.x_test, float(in_q.scale[0]), int(in_q.zero_point[0]))
+    train_features, _ = run_int8(graph, x_train_q)
+    features, logits = run_int8(graph, x_test_q)
+
+    emb_zp = int(graph.tensors[graph.outputs[0]].quant.zero_point[0])
+    encoder = SignProjection(features.shape[-1], dim=cfg.hdc_dim, seed=cfg.hdc_seed, zero_point=emb_zp)
+    classifier = Centroid(len(split.class_names), cfg.hdc_dim)
+    classifier.fit(encoder.encode(train_features.reshape(len(x_train_q), -1)), split.y_train)
+    hv = encoder.encode(features.reshape(len(x_test_q), -1))
+    hdc_config = {"dim": cfg.hdc_dim, "seed": cfg.hdc_seed, "zero_point": emb_zp}
+    sha = model_sha256(tflite, encoder.projection, classifier.prototypes, hdc_config)
+    accuracy = {
+        "float": acc_float,
+        "int8": _accuracy(logits.reshape(len(x_test_q), -1).argmax(1), split.y_test),
+        "hdc_host": _accuracy(classifier.predict(hv), split.y_test),
+    }
+    return HostArtifacts(graph, tflite, encoder, classifier, x_test_q, split.y_test,
+                         features.reshape(len(x_test_q), -1), logits.reshape(len(x_test_q), -1), hv, sha, accuracy)
+
+
+def write_artifacts(cfg: DemoConfig, art: HostArtifacts) -> Path:
+    """Writes model.tflite, hdc.npz, the firmware sources and the manifest; returns the model dir."""
+    model_dir = cfg.out_dir / "model"
+    atomic_write_bytes(cfg.out_dir / "model.tflite", art.tflite)
+    hdc_path = cfg.out_dir / "hdc.npz"
+    _save_npz(hdc_path, projection=art.encoder.projection, prototypes=art.classifier.prototypes,
+              dim=cfg.hdc_dim, seed=cfg.hdc_seed, zero_point=art.encoder.zero_point)
+    write_firmware_sources(art.graph, art.encoder, art.classifier, model_dir, model_id(art.model_sha))
+    write_manifest(model_dir, model_sha=art.model_sha, config=cfg.as_dict(), inputs={
+        "model.tflite": sha256_bytes(art.tflite), "hdc.npz": sha256_bytes(hdc_path.read_bytes())})
+    return model_dir
+
+
+def check_tflm(art: HostArtifacts, parity: Parity) -> None:
+    """Rung 1: the TFLM interpreter against the Numba mirror, every output element."""
+    oracle = TflmOracle(art.tflite)
+    for i, x in enumerate(art.x_test_q):
+        features, logits = oracle.run(x[None])
+        parity.compare("tflm_vs_numba", "features", i, features.reshape(-1), art.features[i])
+        parity.compare("tflm_vs_numba", "logits", i, logits.reshape(-1), art.logits[i])
+
+
+def check_device_reply(art: HostArtifacts, parity: Parity, rung: str, i: int, reply) -> None:
+    """Compares one device (or bindings) inference with the host's prediction of it."""
+    distances = art.classifier.distances(art.hv[i : i + 1])[0]
+    label = art.classifier.predict(art.hv[i : i + 1])[0]
+    parity.compare(rung, "features", i, np.asarray(reply.features), art.features[i])
+    parity.compare(rung, "hv_bits", i, _bits(reply.hv), _bits(art.hv[i]))
+    parity.compare(rung, "distances", i, np.asarray(reply.distances), distances)
+    parity.compare(rung, "label", i, np.array([reply.label]), np.array([label]))
+
+
+def _bits(words) -> np.ndarray:
+    return np.unpackbits(np.ascontiguousarray(words, dtype="<u4").view(np.uint8), bitorder="little")
+
+
+def _accuracy(pred, y) -> float:
+    return float(np.mean(np.asarray(pred) == np.asarray(y)))
+
+
+def _save_npz(path: Path, **arrays) -> None:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def check_bindings(art: HostArtifacts, model_dir: Path, parity: Parity) -> None:
+    """Rung 2: the firmware C compiled for this machine, with the generated model."""
+    from edgehdc_bindings import FirmwareModel, build_library
+
+    lib = build_library(extra_sources=[model_dir / "ehd_generated.c"], extra_include_dirs=[model_dir])
+    fw = FirmwareModel(lib)
+    for i, x in enumerate(art.x_test_q):
+        parity_reply = fw.invoke(x)
+        check_device_reply(art, parity, "bindings_vs_numba", i, parity_reply)
+
+
+def run_on_device(cfg: DemoConfig, art: HostArtifacts, model_dir: Path, parity: Parity, progress) -> dict:
+    """Rung 3: build and flash the emulated Cortex-M4, send every test image over the serial link."""
+    from edgehdc.device import EmulatedBoard, StaleModelError, firmware_size, ticks_to_instructions
+
+    board = EmulatedBoard(env="qemu_m4", model_dir=model_dir)
+    board.build()
+    flash, ram = firmware_size(board.elf_path)
+    n = len(art.x_test_q) if cfg.device_samples is None else min(cfg.device_samples, len(art.x_test_q))
+    labels, ticks_model, ticks_hdc = [], [], []
+    with board.start() as link:
+        info = link.info()
+        if info.model_id != model_id(art.model_sha):
+            raise StaleModelError(f"device runs model {info.model_id.hex()}, host built {art.model_sha[:16]}")
+        for i in progress(range(n), description="inference on the emulated Cortex-M4"):
+            reply = link.infer(art.x_test_q[i])
+            check_device_reply(art, parity, "device_vs_numba", i, reply)
+            labels.append(reply.label)
+            ticks_model.append(reply.ticks_model)
+            ticks_hdc.append(reply.ticks_hdc)
+    to_instr = lambda ticks: ticks_to_instructions(float(np.mean(ticks)), info.counter_hz)  # noqa: E731
+    return {
+        "board": info.board,
+        "samples": n,
+        "accuracy": _accuracy(labels, art.y_test[:n]),
+        "instructions_per_inference": to_instr(np.add(ticks_model, ticks_hdc)),
+        "instructions_model": to_instr(ticks_model),
+        "instructions_hdc": to_instr(ticks_hdc),
+        "flash_bytes": flash,
+        "ram_bytes": ram,
+    }
+
+
+def run_demo(cfg: DemoConfig, log=print, progress=None) -> dict:
+    """The whole main job; returns the report (also written to out_dir/report.json)."""
+    from edgehdc.report import write_report
+
+    progress = progress or (lambda it, description="": it)
+    art = build_host_artifacts(cfg, log)
+    model_dir = write_artifacts(cfg, art)
+    parity = Parity()
+    log("parity: TFLM vs Numba")
+    check_tflm(art, parity)
+    log("parity: firmware C on the host vs Numba")
+    check_bindings(art, model_dir, parity)
+    log("building the firmware and running it on the emulated board")
+    device = run_on_device(cfg, art, model_dir, parity, progress)
+    report = {
+        "accuracy": {**art.accuracy, "hdc_device": device.pop("accuracy")},
+        "parity": parity.as_dict(),
+        "device": device,
+        "config": cfg.as_dict(),
+        "model_sha256": art.model_sha,
+    }
+    write_report(cfg.out_dir / "report.json", report)
+    return report
