@@ -42,6 +42,8 @@ def _header(arena_size: int, model_id: bytes) -> str:
 #ifndef EHD_GENERATED_H
 #define EHD_GENERATED_H
 
+#include <stddef.h>
+
 #include "ehd/ehd_hdc.h"
 #include "ehd/ehd_model.h"
 

@@ -1,0 +1,26 @@
+"""The edgehdc firmware C library compiled for the host and called through ctypes.
+
+Tests use it to run the very firmware code on x86: every kernel has the same
+signature as its Numba mirror in `edgehdc.kernels`, and `FirmwareModel` runs a
+generated model end to end (CNN, HDC encoding, Hamming search).
+"""
+
+from edgehdc_bindings.build import BuildError, build_library, firmware_sources
+from edgehdc_bindings.kernels import (
+    avg_pool2d_s8,
+    conv2d_s8,
+    default_library,
+    depthwise_conv2d_s8,
+    fully_connected_s8,
+    hdc_classify,
+    hdc_encode,
+    max_pool2d_s8,
+)
+from edgehdc_bindings.model import FirmwareModel, Inference
+from edgehdc_bindings.structs import FirmwareError, Status
+
+__all__ = [
+    "BuildError", "FirmwareError", "FirmwareModel", "Inference", "Status",
+    "avg_pool2d_s8", "build_library", "conv2d_s8", "default_library", "depthwise_conv2d_s8",
+    "firmware_sources", "fully_connected_s8", "hdc_classify", "hdc_encode", "max_pool2d_s8",
+]

@@ -1,0 +1,170 @@
+"""ctypes mirrors of the firmware's public structs (firmware/include/ehd/*.h).
+
+Field order and types follow the headers exactly; ctypes applies the same
+alignment rules as the host C compiler.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import enum
+
+import numpy as np
+
+
+class Status(enum.IntEnum):
+    """ehd_status (ehd_types.h)."""
+
+    OK = 0
+    ERR_ARG = -1
+    ERR_SHAPE = -2
+    ERR_UNSUPPORTED = -3
+    ERR_ARENA = -4
+
+
+class Op(enum.IntEnum):
+    """ehd_op (ehd_model.h)."""
+
+    CONV_2D = 0
+    DEPTHWISE_CONV_2D = 1
+    FULLY_CONNECTED = 2
+    AVERAGE_POOL_2D = 3
+    MAX_POOL_2D = 4
+
+
+class FirmwareError(ValueError):
+    """A firmware call returned a status other than EHD_OK."""
+
+    def __init__(self, call: str, status: int):
+        self.status = status
+        name = Status(status).name if status in Status._value2member_map_ else str(status)
+        super().__init__(f"{call} returned EHD_{name} ({status})")
+
+
+def check(call: str, status: int) -> None:
+    if status != Status.OK:
+        raise FirmwareError(call, status)
+
+
+class Dims(C.Structure):
+    _fields_ = [("n", C.c_int32), ("h", C.c_int32), ("w", C.c_int32), ("c", C.c_int32)]
+
+    @classmethod
+    def of(cls, shape) -> "Dims":
+        """NHWC dims of a 4-D shape, or {N, 1, 1, C} of a 2-D one."""
+        shape = tuple(int(v) for v in shape)
+        if len(shape) == 2:
+            shape = (shape[0], 1, 1, shape[1])
+        if len(shape) != 4:
+            raise ValueError(f"expected a 2-D or 4-D shape, got {shape}")
+        return cls(*shape)
+
+
+class Offsets(C.Structure):
+    _fields_ = [("input_offset", C.c_int32), ("output_offset", C.c_int32)]
+
+
+class ConvParams(C.Structure):
+    _fields_ = [
+        ("weights", C.POINTER(C.c_int8)),
+        ("bias", C.POINTER(C.c_int32)),
+        ("multiplier", C.POINTER(C.c_int32)),
+        ("shift", C.POINTER(C.c_int32)),
+        ("filter", Dims),
+        ("stride_h", C.c_int32), ("stride_w", C.c_int32),
+        ("pad_h", C.c_int32), ("pad_w", C.c_int32),
+        ("dilation_h", C.c_int32), ("dilation_w", C.c_int32),
+        ("depth_multiplier", C.c_int32),
+        ("act_min", C.c_int32), ("act_max", C.c_int32),
+    ]
+
+
+class FcParams(C.Structure):
+    _fields_ = [
+        ("weights", C.POINTER(C.c_int8)),
+        ("bias", C.POINTER(C.c_int32)),
+        ("multiplier", C.c_int32), ("shift", C.c_int32),
+        ("act_min", C.c_int32), ("act_max", C.c_int32),
+    ]
+
+
+class PoolParams(C.Structure):
+    _fields_ = [
+        ("filter_h", C.c_int32), ("filter_w", C.c_int32),
+        ("stride_h", C.c_int32), ("stride_w", C.c_int32),
+        ("pad_h", C.c_int32), ("pad_w", C.c_int32),
+        ("act_min", C.c_int32), ("act_max", C.c_int32),
+    ]
+
+
+MAX_LAYER_INPUTS = 2
+MODEL_ID_BYTES = 8
+UNUSED_INPUT = 0xFFFF
+
+
+class Tensor(C.Structure):
+    _fields_ = [("offset", C.c_uint32), ("dims", Dims), ("zero_point", C.c_int32)]
+
+
+class Layer(C.Structure):
+    _fields_ = [
+        ("op", C.c_int),
+        ("inputs", C.c_uint16 * MAX_LAYER_INPUTS),
+        ("output", C.c_uint16),
+        ("params", C.c_void_p),
+    ]
+
+
+class Model(C.Structure):
+    _fields_ = [
+        ("layers", C.POINTER(Layer)), ("n_layers", C.c_uint16),
+        ("tensors", C.POINTER(Tensor)), ("n_tensors", C.c_uint16),
+        ("input", C.c_uint16), ("feature", C.c_uint16),
+        ("arena_size", C.c_uint32),
+        ("model_id", C.c_uint8 * MODEL_ID_BYTES),
+    ]
+
+
+class HdcModel(C.Structure):
+    _fields_ = [
+        ("dim", C.c_uint16), ("n_features", C.c_uint16),
+        ("feature_zero_point", C.c_int32),
+        ("projection", C.POINTER(C.c_uint32)),
+        ("n_classes", C.c_uint16),
+        ("prototypes", C.POINTER(C.c_uint32)),
+    ]
+
+
+class HdcResult(C.Structure):
+    _fields_ = [("label", C.c_uint16), ("confidence", C.c_uint16)]
+
+
+def ptr(a: np.ndarray | None, ctype):
+    """A typed pointer to a C-contiguous array's data (NULL for None); keep `a` alive during the call."""
+    if a is None:
+        return C.POINTER(ctype)()
+    assert a.flags.c_contiguous
+    return a.ctypes.data_as(C.POINTER(ctype))
+
+
+_P = C.POINTER
+_SIGNATURES = {
+    "ehd_convolve_wrapper_s8": (_P(ConvParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_depthwise_conv_wrapper_s8": (_P(ConvParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_fully_connected_wrapper_s8": (_P(FcParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_avgpool_wrapper_s8": (_P(PoolParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_maxpool_wrapper_s8": (_P(PoolParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_model_invoke": (_P(Model), _P(C.c_int8)),
+    "ehd_hdc_encode": (_P(HdcModel), _P(C.c_int8), _P(C.c_uint32)),
+    "ehd_hdc_classify": (_P(HdcModel), _P(C.c_uint32), _P(C.c_uint16), _P(HdcResult)),
+}
+
+
+def declare(lib: C.CDLL) -> C.CDLL:
+    """Set argtypes/restype of the firmware functions on `lib` (idempotent)."""
+    for name, args in _SIGNATURES.items():
+        fn = getattr(lib, name)
+        fn.argtypes, fn.restype = list(args), C.c_int
+    lib.ehd_model_tensor.argtypes = [_P(Model), _P(C.c_int8), C.c_uint16]
+    lib.ehd_model_tensor.restype = C.c_void_p
+    return lib

@@ -1,0 +1,85 @@
+/*
+ * int8 kernels, CMSIS-NN style: parameters in small structs, NHWC tensors
+ * described by ehd_dims, no allocation, an ehd_status return.
+ *
+ * Semantics are TFLM's reference int8 kernels: inputs get `input_offset`
+ * (= -input zero point) added, weights are symmetric, the int32 bias is added
+ * to the accumulator, which is requantized (ehd_support.h), shifted by
+ * `output_offset` (= output zero point) and clamped to [act_min, act_max].
+ *
+ * Each op has one dispatch point, `ehd_<op>_wrapper_s8`, that picks the
+ * backend's kernel; every backend gives the same int8 outputs. Only the
+ * `portable` backend (plain C99, the reference) exists today.
+ */
+#ifndef EHD_KERNELS_H
+#define EHD_KERNELS_H
+
+#include "ehd_model.h"
+#include "ehd_types.h"
+
+/* Kernel backends; the numbers are the `backend` byte of the INFO reply. */
+#define EHD_BACKEND_PORTABLE 0
+#define EHD_BACKEND_DSP 1
+#define EHD_BACKEND_CMSIS_NN 2
+
+#ifndef EHD_KERNEL_BACKEND
+#define EHD_KERNEL_BACKEND EHD_BACKEND_PORTABLE
+#endif
+
+/* Zero-point offsets of an op's int8 input and output, TFLM convention. */
+typedef struct {
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* output zero point */
+} ehd_offsets;
+
+/*
+ * CONV_2D, per-channel weights (filter dims {out_ch, kh, kw, in_ch}, OHWI).
+ * input {n, h, w, in_ch}; output {n, out_h, out_w, out_ch}.
+ */
+ehd_status ehd_convolve_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
+                                   const ehd_dims *input_dims, const int8_t *input,
+                                   const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_convolve_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
+                           const ehd_dims *input_dims, const int8_t *input,
+                           const ehd_dims *output_dims, int8_t *output);
+
+/*
+ * DEPTHWISE_CONV_2D, per-channel weights (filter dims {1, kh, kw, in_ch * m}).
+ * Output channel c * m + k reads input channel c.
+ */
+ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
+                                         const ehd_dims *input_dims, const int8_t *input,
+                                         const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_depthwise_conv_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
+                                 const ehd_dims *input_dims, const int8_t *input,
+                                 const ehd_dims *output_dims, int8_t *output);
+
+/*
+ * FULLY_CONNECTED, per-tensor weights [out, in]. The output holds
+ * batches x out values (out = output_dims->c); the input holds batches x in
+ * values in any NHWC shape, so `in` = input count / batches.
+ */
+ehd_status ehd_fully_connected_wrapper_s8(const ehd_fc_params *fc, const ehd_offsets *offsets,
+                                          const ehd_dims *input_dims, const int8_t *input,
+                                          const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_fully_connected_s8(const ehd_fc_params *fc, const ehd_offsets *offsets,
+                                  const ehd_dims *input_dims, const int8_t *input,
+                                  const ehd_dims *output_dims, int8_t *output);
+
+/*
+ * AVERAGE_POOL_2D: the mean of the window's valid (non-padding) elements,
+ * rounded half away from zero. Input and output share scale and zero point.
+ * A window with no valid element is EHD_ERR_SHAPE.
+ */
+ehd_status ehd_avgpool_wrapper_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
+                                  const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_avgpool_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
+                          const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+
+/* MAX_POOL_2D over the window's valid elements. */
+ehd_status ehd_maxpool_wrapper_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
+                                  const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_maxpool_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
+                          const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+
+#endif /* EHD_KERNELS_H */

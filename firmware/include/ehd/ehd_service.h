@@ -1,0 +1,57 @@
+/*
+ * The device side of the serial protocol: feed it received bytes, it answers
+ * INFO and INFER (docs/protocol.md) through a write callback, and an ERROR
+ * reply for anything bad. Board independent: the board is described by a
+ * name, a kernel backend id and a tick counter. No allocation: every buffer
+ * lives in the ehd_service object, which the caller keeps (static on a device).
+ */
+#ifndef EHD_SERVICE_H
+#define EHD_SERVICE_H
+
+#include "ehd_hdc.h"
+#include "ehd_model.h"
+#include "ehd_protocol.h"
+
+#define EHD_SERVICE_MAX_CLASSES 256u
+
+typedef struct {
+    const char *name;          /* ASCII, at most 255 bytes are reported */
+    uint8_t backend;           /* EHD_BACKEND_* */
+    uint32_t (*ticks)(void);   /* free-running 32-bit counter, may wrap */
+    uint32_t ticks_hz;         /* its frequency */
+} ehd_service_board;
+
+typedef struct {
+    const ehd_model *model;
+    const ehd_hdc_model *hdc;
+    int8_t *arena;
+    ehd_service_board board;
+    ehd_write_fn write;
+    void *write_ctx;
+    ehd_status config; /* EHD_OK, or why INFER cannot run (replied as RUNTIME) */
+    uint32_t input_bytes;
+    ehd_proto_rx rx;
+    uint8_t tx[EHD_PROTO_MAX_PACKET];
+    uint32_t hv[EHD_PROTO_MAX_BODY / 4]; /* a hypervector always fits a reply */
+    uint16_t distances[EHD_SERVICE_MAX_CLASSES];
+} ehd_service;
+
+/*
+ * Binds the service to a model, its HDC tables and an arena of `arena_size`
+ * bytes. Returns EHD_ERR_ARG for NULL pointers; otherwise the service is
+ * usable and the return value is its `config` status: a model that does not
+ * fit (arena too small, feature length != HDC n_features, more than
+ * EHD_SERVICE_MAX_CLASSES classes, input or INFER reply larger than
+ * EHD_PROTO_MAX_BODY) still answers INFO, and INFER with RUNTIME(status).
+ */
+ehd_status ehd_service_init(ehd_service *svc, const ehd_model *model, const ehd_hdc_model *hdc,
+                            int8_t *arena, uint32_t arena_size, const ehd_service_board *board,
+                            ehd_write_fn write, void *write_ctx);
+
+/* Consumes one received byte; writes a reply whenever a frame completes. */
+void ehd_service_feed(ehd_service *svc, uint8_t byte);
+
+/* Answers one valid packet (what ehd_service_feed does after framing). */
+void ehd_service_handle(ehd_service *svc, const ehd_proto_packet *packet);
+
+#endif /* EHD_SERVICE_H */

@@ -1,0 +1,84 @@
+/* DEPTHWISE_CONV_2D, int8, per-channel weights: TFLM's reference DepthwiseConvPerChannel. */
+#include "ehd/ehd_kernels.h"
+#include "ehd/ehd_support.h"
+
+#include "../ehd_kernel_checks.h"
+
+static ehd_status check_args(const ehd_conv_params *conv, const ehd_offsets *offsets,
+                             const ehd_dims *in, const int8_t *input, const ehd_dims *out,
+                             const int8_t *output)
+{
+    if (conv == 0 || offsets == 0 || input == 0 || output == 0 || conv->weights == 0 ||
+        !ehd_dims_valid(in) || !ehd_dims_valid(out) || !ehd_conv_geometry_valid(conv) ||
+        conv->depth_multiplier <= 0) {
+        return EHD_ERR_ARG;
+    }
+    if (conv->filter.n != 1 || conv->filter.c != out->c ||
+        (int64_t)in->c * conv->depth_multiplier != out->c || in->n != out->n) {
+        return EHD_ERR_SHAPE;
+    }
+    if (!ehd_quant_valid(conv->multiplier, conv->shift, out->c)) {
+        return EHD_ERR_ARG;
+    }
+    return EHD_OK;
+}
+
+ehd_status ehd_depthwise_conv_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
+                                 const ehd_dims *input_dims, const int8_t *input,
+                                 const ehd_dims *output_dims, int8_t *output)
+{
+    const ehd_status status = check_args(conv, offsets, input_dims, input, output_dims, output);
+    if (status != EHD_OK) {
+        return status;
+    }
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t out_c = output_dims->c, mult = conv->depth_multiplier;
+    const int32_t k_h = conv->filter.h, k_w = conv->filter.w;
+    int32_t b, oy, ox, ic, m, ky, kx;
+
+    for (b = 0; b < output_dims->n; b++) {
+        const int8_t *in_batch = input + (int64_t)b * in_h * in_w * in_c;
+        for (oy = 0; oy < output_dims->h; oy++) {
+            const int32_t y0 = oy * conv->stride_h - conv->pad_h;
+            for (ox = 0; ox < output_dims->w; ox++) {
+                const int32_t x0 = ox * conv->stride_w - conv->pad_w;
+                for (ic = 0; ic < in_c; ic++) {
+                    for (m = 0; m < mult; m++) {
+                        const int32_t oc = ic * mult + m;
+                        int32_t acc = 0;
+                        for (ky = 0; ky < k_h; ky++) {
+                            const int32_t y = y0 + ky * conv->dilation_h;
+                            if (y < 0 || y >= in_h) {
+                                continue;
+                            }
+                            for (kx = 0; kx < k_w; kx++) {
+                                const int32_t x = x0 + kx * conv->dilation_w;
+                                if (x < 0 || x >= in_w) {
+                                    continue;
+                                }
+                                const int32_t px = in_batch[((int64_t)y * in_w + x) * in_c + ic];
+                                const int32_t w = conv->weights[((int64_t)ky * k_w + kx) * out_c + oc];
+                                acc += (px + offsets->input_offset) * w;
+                            }
+                        }
+                        if (conv->bias != 0) {
+                            acc += conv->bias[oc];
+                        }
+                        *output++ = ehd_requantize_s8(acc, conv->multiplier[oc], conv->shift[oc],
+                                                      offsets->output_offset, conv->act_min,
+                                                      conv->act_max);
+                    }
+                }
+            }
+        }
+    }
+    return EHD_OK;
+}
+
+ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
+                                         const ehd_dims *input_dims, const int8_t *input,
+                                         const ehd_dims *output_dims, int8_t *output)
+{
+    /* Backend dispatch point: dsp / cmsis_nn variants (3x3, multiplier 1) will be picked here. */
+    return ehd_depthwise_conv_s8(conv, offsets, input_dims, input, output_dims, output);
+}

@@ -1,0 +1,119 @@
+"""Request/reply link to a device over pyserial (a COM port or socket://HOST:PORT)."""
+
+from __future__ import annotations
+
+import numpy as np
+import serial
+
+from .protocol import (
+    MAX_PACKET,
+    DeviceError,
+    InferReply,
+    InfoReply,
+    MsgType,
+    Packet,
+    ProtocolError,
+    encode_packet,
+    frame,
+    unframe,
+)
+
+# The longest reply frame, with its COBS overhead and 0x00.
+_MAX_WIRE = MAX_PACKET + MAX_PACKET // 254 + 2
+
+
+class DeviceTimeout(TimeoutError):
+    """The device did not answer within the link's timeout."""
+
+
+class StaleModelError(RuntimeError):
+    """The device runs another model than the host artifacts describe."""
+
+
+class DeviceLink:
+    """One device, one request at a time: every request gets exactly one reply.
+
+    `port` is anything `serial.serial_for_url` accepts: "/dev/ttyACM0",
+    "socket://127.0.0.1:4321" (the emulated board), "loop://" ...
+    """
+
+    def __init__(self, port: str, timeout: float = 5.0, baudrate: int = 115200, on_close=None):
+        self.port = port
+        self.timeout = timeout
+        self._serial = serial.serial_for_url(port, baudrate=baudrate, timeout=timeout)
+        self._seq = 0
+        self._info: InfoReply | None = None
+        self._on_close = on_close
+
+    def close(self) -> None:
+        """Closes the port; a link from `EmulatedBoard.start()` also stops the emulator."""
+        self._serial.close()
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
+
+    def __enter__(self) -> "DeviceLink":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def send_raw(self, data: bytes) -> Packet:
+        """Writes `data` as is and returns the next reply packet (ERROR replies included)."""
+        self._serial.write(data)
+        self._serial.flush()
+        return self._read_packet()
+
+    def request(self, type: int, body: bytes = b"") -> Packet:
+        """Sends one request; returns its reply, raises DeviceError for an ERROR reply."""
+        self._seq = (self._seq + 1) & 0xFF
+        # A leading 0x00 ends whatever partial frame the device may hold (an empty frame is ignored).
+        reply = self.send_raw(b"\x00" + frame(encode_packet(type, self._seq, body)))
+        if reply.type == MsgType.ERROR:
+            raise DeviceError.from_packet(reply)
+        if reply.type != type | 0x80 or reply.seq != self._seq:
+            raise ProtocolError(
+                f"reply type 0x{reply.type:02x} seq {reply.seq} does not answer "
+                f"type 0x{type:02x} seq {self._seq}"
+            )
+        return reply
+
+    def info(self) -> InfoReply:
+        self._info = InfoReply.from_body(self.request(MsgType.INFO).body)
+        return self._info
+
+    def expect_model(self, model_id: bytes) -> InfoReply:
+        """INFO, then StaleModelError unless the device runs the model `model_id` (8 bytes)."""
+        info = self.info()
+        if info.model_id != bytes(model_id):
+            raise StaleModelError(
+                f"{self.port} runs model {info.model_id.hex()}, expected {bytes(model_id).hex()}: reflash it"
+            )
+        return info
+
+    def infer(self, x: np.ndarray) -> InferReply:
+        """Runs the model and the HDC classifier on one int8 input (NHWC, any shape of the right size)."""
+        info = self._info or self.info()
+        x = np.asarray(x)
+        if x.dtype != np.int8:
+            raise ValueError(f"input must be int8, got {x.dtype}")
+        if x.size != info.input_bytes:
+            raise ValueError(
+                f"input has {x.size} values, the device model takes {info.input_bytes} "
+                f"(NHWC {info.input_shape})"
+            )
+        reply = self.request(MsgType.INFER, np.ascontiguousarray(x).tobytes())
+        return InferReply.from_body(reply.body, info)
+
+    def _read_packet(self) -> Packet:
+        while True:
+            wire = self._serial.read_until(b"\x00", _MAX_WIRE)
+            if not wire.endswith(b"\x00"):
+                if len(wire) >= _MAX_WIRE:
+                    raise ProtocolError(f"reply from {self.port} longer than {_MAX_WIRE} bytes")
+                raise DeviceTimeout(
+                    f"no reply from {self.port} within {self.timeout} s "
+                    f"({len(wire)} bytes of a frame received)"
+                )
+            if wire != b"\x00":  # empty frames are ignored, as on the device
+                return unframe(wire)

@@ -1,0 +1,225 @@
+"""Serial protocol version 1 (docs/protocol.md): COBS framing, CRC-16, typed messages.
+
+    wire   = COBS(packet) 0x00
+    packet = version:u8 type:u8 seq:u8 body crc:u16le   (CRC-16/CCITT-FALSE)
+
+Pure functions and dataclasses, no I/O: `edgehdc.device.link` moves the bytes.
+The constants mirror `firmware/include/ehd/ehd_protocol.h` (a test checks them).
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+PROTOCOL_VERSION = 1
+HEADER_BYTES = 3
+CRC_BYTES = 2
+MAX_BODY = 4096  # EHD_PROTO_MAX_BODY
+MAX_PACKET = MAX_BODY + HEADER_BYTES + CRC_BYTES  # EHD_PROTO_MAX_PACKET
+REPLY = 0x80
+
+
+class MsgType(enum.IntEnum):
+    INFO = 0x01
+    INFER = 0x02
+    ERROR = 0x7F
+
+
+class ErrorCode(enum.IntEnum):
+    BAD_CRC = 1
+    BAD_FRAME = 2
+    BAD_VERSION = 3
+    UNKNOWN_TYPE = 4
+    BAD_LENGTH = 5
+    FRAME_TOO_LONG = 6
+    RUNTIME = 7
+
+
+class Backend(enum.IntEnum):
+    PORTABLE = 0
+    DSP = 1
+    CMSIS_NN = 2
+
+
+class ProtocolError(Exception):
+    """A frame or reply that does not follow the protocol (bad COBS, CRC, length, type)."""
+
+
+class DeviceError(Exception):
+    """The device answered with an ERROR reply."""
+
+    def __init__(self, code: int, detail: int, seq: int = 0):
+        self.code = ErrorCode(code) if code in ErrorCode._value2member_map_ else code
+        self.detail = detail
+        self.seq = seq
+        name = self.code.name if isinstance(self.code, ErrorCode) else f"code {code}"
+        super().__init__(f"device error {name} (detail {detail})")
+
+    @property
+    def name(self) -> str:
+        return self.code.name if isinstance(self.code, ErrorCode) else f"UNKNOWN_{self.code}"
+
+    @classmethod
+    def from_packet(cls, packet: "Packet") -> "DeviceError":
+        if packet.type != MsgType.ERROR:
+            raise ProtocolError(f"packet type 0x{packet.type:02x} is not an ERROR reply")
+        if len(packet.body) != 5:
+            raise ProtocolError(f"ERROR reply body has {len(packet.body)} bytes, expected 5")
+        code, detail = struct.unpack("<Bi", packet.body)
+        return cls(code, detail, packet.seq)
+
+
+def crc16(data: bytes, crc: int = 0xFFFF) -> int:
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final xor)."""
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def cobs_encode(data: bytes) -> bytes:
+    """COBS without the trailing 0x00; a final full block gets no extra code byte."""
+    out = bytearray()
+    block = bytearray()
+    for i, byte in enumerate(data):
+        if byte == 0:
+            out.append(len(block) + 1)
+            out += block
+            block.clear()
+            continue
+        block.append(byte)
+        if len(block) == 254 and i + 1 < len(data):
+            out.append(0xFF)
+            out += block
+            block.clear()
+    out.append(len(block) + 1)
+    out += block
+    return bytes(out)
+
+
+def cobs_decode(frame: bytes) -> bytes:
+    """Inverse of `cobs_encode` for one frame without its 0x00; ProtocolError if malformed."""
+    if not frame:
+        raise ProtocolError("empty COBS frame")
+    out = bytearray()
+    i = 0
+    while i < len(frame):
+        code = frame[i]
+        block = frame[i + 1 : i + code]
+        if code == 0 or len(block) != code - 1 or 0 in block:
+            raise ProtocolError(f"malformed COBS block at byte {i}")
+        out += block
+        i += code
+        if code != 0xFF and i < len(frame):
+            out.append(0)
+    return bytes(out)
+
+
+@dataclass(frozen=True)
+class Packet:
+    type: int
+    seq: int
+    body: bytes = b""
+    version: int = PROTOCOL_VERSION
+
+
+def encode_packet(type: int, seq: int, body: bytes = b"", version: int = PROTOCOL_VERSION) -> bytes:
+    """version type seq body crc (not framed). Any version may be built, for tests."""
+    if not (0 <= type <= 0xFF and 0 <= seq <= 0xFF and 0 <= version <= 0xFF):
+        raise ValueError(f"type, seq and version must be bytes, got {type}, {seq}, {version}")
+    if len(body) > MAX_BODY:
+        raise ValueError(f"body of {len(body)} bytes exceeds the protocol maximum {MAX_BODY}")
+    head = bytes((version, type, seq)) + bytes(body)
+    return head + struct.pack("<H", crc16(head))
+
+
+def decode_packet(packet: bytes) -> Packet:
+    """Checks length, CRC and version; ProtocolError otherwise."""
+    if len(packet) < HEADER_BYTES + CRC_BYTES:
+        raise ProtocolError(f"packet of {len(packet)} bytes is shorter than 5")
+    (received,) = struct.unpack("<H", packet[-2:])
+    computed = crc16(packet[:-2])
+    if received != computed:
+        raise ProtocolError(f"bad CRC: received 0x{received:04x}, computed 0x{computed:04x}")
+    if packet[0] != PROTOCOL_VERSION:
+        raise ProtocolError(f"protocol version {packet[0]}, expected {PROTOCOL_VERSION}")
+    return Packet(type=packet[1], seq=packet[2], body=bytes(packet[3:-2]), version=packet[0])
+
+
+def frame(packet: bytes) -> bytes:
+    """The bytes on the wire for one packet: COBS(packet) 0x00."""
+    return cobs_encode(packet) + b"\x00"
+
+
+def unframe(wire: bytes) -> Packet:
+    """Decodes one wire frame (with or without its 0x00) into a checked Packet."""
+    if wire.endswith(b"\x00"):
+        wire = wire[:-1]
+    return decode_packet(cobs_decode(wire))
+
+
+_INFO_HEAD = struct.Struct("<BB8s4HIHHHIIB")  # 37 bytes, the board name follows
+
+
+@dataclass(frozen=True)
+class InfoReply:
+    protocol_version: int
+    backend: int
+    model_id: bytes
+    input_shape: tuple[int, int, int, int]  # NHWC
+    input_bytes: int
+    n_features: int
+    hv_dim: int
+    n_classes: int
+    arena_bytes: int
+    counter_hz: int
+    board: str
+
+    @classmethod
+    def from_body(cls, body: bytes) -> "InfoReply":
+        if len(body) < _INFO_HEAD.size:
+            raise ProtocolError(f"INFO reply of {len(body)} bytes, expected >= {_INFO_HEAD.size}")
+        f = _INFO_HEAD.unpack_from(body)
+        name_len = f[-1]
+        if len(body) != _INFO_HEAD.size + name_len:
+            raise ProtocolError(f"INFO reply of {len(body)} bytes, board name says {_INFO_HEAD.size + name_len}")
+        return cls(
+            protocol_version=f[0], backend=f[1], model_id=f[2], input_shape=tuple(f[3:7]),
+            input_bytes=f[7], n_features=f[8], hv_dim=f[9], n_classes=f[10],
+            arena_bytes=f[11], counter_hz=f[12],
+            board=body[_INFO_HEAD.size :].decode("ascii", errors="replace"),
+        )
+
+    def infer_reply_bytes(self) -> int:
+        return 12 + 2 * self.n_classes + self.n_features + self.hv_dim // 8
+
+
+@dataclass(frozen=True)
+class InferReply:
+    label: int
+    confidence: int
+    ticks_model: int
+    ticks_hdc: int
+    distances: np.ndarray  # uint16 [n_classes]
+    features: np.ndarray  # int8 [n_features]
+    hv: np.ndarray  # uint32 [hv_dim / 32], bit i in word i >> 5, bit i & 31
+
+    @classmethod
+    def from_body(cls, body: bytes, info: InfoReply) -> "InferReply":
+        """Parses an INFER reply; its layout depends on the sizes the device gave in INFO."""
+        if len(body) != info.infer_reply_bytes():
+            raise ProtocolError(f"INFER reply of {len(body)} bytes, expected {info.infer_reply_bytes()}")
+        label, confidence, ticks_model, ticks_hdc = struct.unpack_from("<HHII", body)
+        at = 12
+        distances = np.frombuffer(body, "<u2", info.n_classes, at).astype(np.uint16)
+        at += 2 * info.n_classes
+        features = np.frombuffer(body, np.int8, info.n_features, at).copy()
+        at += info.n_features
+        hv = np.frombuffer(body, "<u4", info.hv_dim // 32, at).astype(np.uint32)
+        return cls(label, confidence, ticks_model, ticks_hdc, distances, features, hv)
