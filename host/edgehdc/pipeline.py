@@ -34,7 +34,7 @@ class DemoConfig:
     image_size: int = 16
     model: str = "tinycnn"
     embedding_dim: int = 32
-    epochs: int = 30
+    epochs: int = 60
     hdc_dim: int = 2048
     hdc_seed: int = 0x5EED1234
     seed: int = 0
