@@ -1,0 +1,52 @@
+"""FULLY_CONNECTED, int8 (TFLM reference `integer_ops/fully_connected.h`).
+
+Plain-Python contract, for every row n and output o (weights symmetric, offset 0):
+
+    acc = sum_i weights[o, i] * (x[n, i] + input_offset) + bias[o]
+    y   = clamp(multiply_by_quantized_multiplier(acc, multiplier[o], shift[o]) + output_offset,
+                act_min, act_max)
+
+`multiplier`/`shift` are scalars (per-tensor weights) or int32 [OUT] (per-channel).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from edgehdc.kernels import _checks
+from edgehdc.kernels.requantize import check_multipliers, requantize_s8
+from edgehdc.quant.arith import FullyConnectedParams
+
+
+def fully_connected_s8(
+    x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None, p: FullyConnectedParams
+) -> np.ndarray:
+    """int8[N,IN] x int8[OUT,IN]^T (+ int32[OUT]) -> int8[N,OUT]."""
+    x = _checks.int8_array(x, 2, "fully_connected_s8 input")
+    weights = _checks.int8_array(weights, 2, "fully_connected_s8 weights")
+    out_n, in_n = weights.shape
+    if x.shape[1] != in_n or in_n < 1:
+        raise ValueError(f"fully_connected_s8: input {x.shape} does not match weights {weights.shape}")
+    _checks.act_range(p.act_min, p.act_max, "fully_connected_s8")
+    mult, shift = check_multipliers(p.multiplier, p.shift, out_n, "fully_connected_s8")
+    bias = _checks.bias_array(bias, out_n, "fully_connected_s8")
+    return _fully_connected(x, weights, bias, mult, shift, p.input_offset, p.output_offset,
+                            p.act_min, p.act_max)
+
+
+@njit(cache=True)
+def _fully_connected(x, w, bias, mult, shift, in_off, out_off, act_min, act_max):
+    n_rows, in_n = x.shape
+    out_n = w.shape[0]
+    y = np.empty((n_rows, out_n), np.int8)
+    xv = np.empty(in_n, np.int64)
+    for r in range(n_rows):
+        for i in range(in_n):
+            xv[i] = np.int64(x[r, i]) + in_off
+        for o in range(out_n):
+            acc = np.int64(0)
+            for i in range(in_n):
+                acc += w[o, i] * xv[i]
+            y[r, o] = requantize_s8(acc + bias[o], mult[o], shift[o], out_off, act_min, act_max)
+    return y

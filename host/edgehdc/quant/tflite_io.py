@@ -1,0 +1,299 @@
+"""Write and read .tflite flatbuffers for the IR op set (schema object API of tflite_micro).
+
+`to_tflite(graph)` builds a version-3 model: buffer 0 empty, one buffer per
+constant (16-byte aligned, as the converter does), builtin operator codes with
+both the deprecated and the new code field, per-channel `quantized_dimension`.
+`from_tflite(data)` reads such a model back; anything outside the op set raises
+`UnsupportedOpError` naming it, corrupt bytes raise `ValueError`.
+"""
+
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+from edgehdc.quant.ir import (
+    Activation,
+    Conv2DOptions,
+    DepthwiseConv2DOptions,
+    FullyConnectedOptions,
+    Graph,
+    Op,
+    OpKind,
+    Padding,
+    Pool2DOptions,
+    QuantParams,
+    Tensor,
+)
+
+SCHEMA_VERSION = 3
+_IDENTIFIER = b"TFL3"
+
+
+class UnsupportedOpError(ValueError):
+    """The model uses an operator (or option) outside the IR op set."""
+
+
+_DTYPES = {"int8": (fb.TensorType.INT8, np.int8), "int32": (fb.TensorType.INT32, np.int32),
+           "float32": (fb.TensorType.FLOAT32, np.float32)}
+_DTYPE_NAMES = {code: name for name, (code, _) in _DTYPES.items()}
+_OPCODES = {kind: getattr(fb.BuiltinOperator, kind.value) for kind in OpKind}
+_OPKINDS = {code: kind for kind, code in _OPCODES.items()}
+# Operator versions the converter writes for int8 kernels.
+_VERSIONS = {OpKind.CONV_2D: 3, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 4,
+             OpKind.AVERAGE_POOL_2D: 2, OpKind.MAX_POOL_2D: 2}
+_ACTIVATIONS = {Activation.NONE: fb.ActivationFunctionType.NONE,
+                Activation.RELU: fb.ActivationFunctionType.RELU,
+                Activation.RELU6: fb.ActivationFunctionType.RELU6}
+_PADDINGS = {Padding.SAME: fb.Padding.SAME, Padding.VALID: fb.Padding.VALID}
+_OPTION_TYPES = {OpKind.CONV_2D: fb.Conv2DOptionsT,
+                 OpKind.DEPTHWISE_CONV_2D: fb.DepthwiseConv2DOptionsT,
+                 OpKind.FULLY_CONNECTED: fb.FullyConnectedOptionsT,
+                 OpKind.AVERAGE_POOL_2D: fb.Pool2DOptionsT,
+                 OpKind.MAX_POOL_2D: fb.Pool2DOptionsT}
+_OPTION_UNION = {OpKind.CONV_2D: fb.BuiltinOptions.Conv2DOptions,
+                 OpKind.DEPTHWISE_CONV_2D: fb.BuiltinOptions.DepthwiseConv2DOptions,
+                 OpKind.FULLY_CONNECTED: fb.BuiltinOptions.FullyConnectedOptions,
+                 OpKind.AVERAGE_POOL_2D: fb.BuiltinOptions.Pool2DOptions,
+                 OpKind.MAX_POOL_2D: fb.BuiltinOptions.Pool2DOptions}
+_CONVS = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D)
+_WEIGHTED = (*_CONVS, OpKind.FULLY_CONNECTED)
+_OP_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+
+
+class _AlignedBuffer(fb.BufferT):
+    """BufferT whose data vector starts on a 16-byte boundary (int32 biases read in place)."""
+
+    def Pack(self, builder):  # noqa: N802 (flatbuffers naming)
+        data = None
+        if self.data is not None:
+            raw = bytes(self.data)
+            builder.StartVector(1, len(raw), 16)
+            builder.head -= len(raw)
+            builder.Bytes[builder.head : builder.head + len(raw)] = raw
+            data = builder.EndVector()
+        fb.BufferStart(builder)
+        if data is not None:
+            fb.BufferAddData(builder, data)
+        return fb.BufferEnd(builder)
+
+
+# -- writing -----------------------------------------------------------------
+
+
+def to_tflite(graph: Graph) -> bytes:
+    """Serialize `graph` as a .tflite model (one subgraph)."""
+    model = fb.ModelT()
+    model.version = SCHEMA_VERSION
+    model.description = "edgehdc"
+    model.buffers = [_AlignedBuffer()]
+    model.operatorCodes = []
+    opcode_index: dict[OpKind, int] = {}
+    sub = fb.SubGraphT()
+    sub.name = "main"
+    sub.tensors = [_tensor_t(t, i, model.buffers) for i, t in enumerate(graph.tensors)]
+    sub.operators = []
+    for op in graph.ops:
+        kind = OpKind(op.kind)
+        if kind not in opcode_index:
+            code = fb.OperatorCodeT()
+            code.builtinCode = code.deprecatedBuiltinCode = _OPCODES[kind]
+            code.version = _VERSIONS[kind]
+            opcode_index[kind] = len(model.operatorCodes)
+            model.operatorCodes.append(code)
+        sub.operators.append(_operator_t(op, kind, opcode_index[kind]))
+    sub.inputs, sub.outputs = list(graph.inputs), list(graph.outputs)
+    model.subgraphs = [sub]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=_IDENTIFIER)
+    return bytes(builder.Output())
+
+
+def _tensor_t(t: Tensor, index: int, buffers: list) -> fb.TensorT:
+    if t.dtype not in _DTYPES:
+        raise ValueError(f"tensor {index} {t.name!r}: dtype {t.dtype!r} cannot be written")
+    tt = fb.TensorT()
+    tt.name = t.name
+    tt.shape = [int(d) for d in t.shape]
+    tt.type = _DTYPES[t.dtype][0]
+    tt.buffer = 0
+    if t.data is not None:
+        data = np.asarray(t.data)
+        if data.dtype != _DTYPES[t.dtype][1] or tuple(data.shape) != tuple(t.shape):
+            raise ValueError(
+                f"tensor {index} {t.name!r}: data {data.dtype}{data.shape} != {t.dtype}{t.shape}"
+            )
+        tt.buffer = len(buffers)
+        buffers.append(_AlignedBuffer(data=data.astype(data.dtype.newbyteorder("<")).tobytes()))
+    if t.quant is not None:
+        q = fb.QuantizationParametersT()
+        q.scale = [float(s) for s in np.asarray(t.quant.scale, np.float32).reshape(-1)]
+        q.zeroPoint = [int(z) for z in np.asarray(t.quant.zero_point).reshape(-1)]
+        q.quantizedDimension = int(t.quant.axis)
+        tt.quantization = q
+    return tt
+
+
+def _operator_t(op: Op, kind: OpKind, opcode_index: int) -> fb.OperatorT:
+    o = fb.OperatorT()
+    o.opcodeIndex = opcode_index
+    inputs = list(op.inputs)
+    if kind in _WEIGHTED and len(inputs) == 2:
+        inputs.append(-1)  # optional bias, as the converter marks it
+    o.inputs, o.outputs = inputs, list(op.outputs)
+    o.builtinOptionsType = _OPTION_UNION[kind]
+    o.builtinOptions = _options_t(kind, op.options)
+    return o
+
+
+def _options_t(kind: OpKind, opts):
+    b = _OPTION_TYPES[kind]()
+    if kind is OpKind.FULLY_CONNECTED:
+        opts = _checked(opts if opts is not None else FullyConnectedOptions(), FullyConnectedOptions, kind)
+    elif kind in _CONVS:
+        depthwise = kind is OpKind.DEPTHWISE_CONV_2D
+        opts = _checked(opts, DepthwiseConv2DOptions if depthwise else Conv2DOptions, kind)
+        if depthwise:
+            b.depthMultiplier = opts.depth_multiplier
+        b.dilationHFactor, b.dilationWFactor = opts.dilation
+    else:
+        opts = _checked(opts, Pool2DOptions, kind)
+        b.filterHeight, b.filterWidth = opts.filter
+    if kind is not OpKind.FULLY_CONNECTED:
+        b.padding = _PADDINGS[Padding(opts.padding)]
+        b.strideH, b.strideW = opts.stride
+    b.fusedActivationFunction = _ACTIVATIONS[Activation(opts.activation)]
+    return b
+
+
+def _checked(opts, cls, kind: OpKind):
+    if not isinstance(opts, cls):
+        raise ValueError(f"{kind.value} needs {cls.__name__}, got {type(opts).__name__}")
+    return opts
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def from_tflite(data: bytes) -> Graph:
+    """Parse a .tflite model (first subgraph) into the IR.
+
+    Raises ValueError for bytes that are not a well-formed model and
+    UnsupportedOpError for operators, types or options outside the op set.
+    """
+    model = _unpack(data)
+    if model.subgraphs is None or len(model.subgraphs) != 1:
+        raise UnsupportedOpError("only models with exactly one subgraph are supported")
+    sub = model.subgraphs[0]
+    graph = Graph()
+    for i, t in enumerate(sub.tensors if sub.tensors is not None else []):
+        graph.add_tensor(_read_tensor(model, t, i))
+    n = len(graph.tensors)
+    for i, o in enumerate(sub.operators if sub.operators is not None else []):
+        graph.add_op(_read_op(model, o, i, n))
+    graph.inputs = _indices(sub.inputs, n, "subgraph input")
+    graph.outputs = _indices(sub.outputs, n, "subgraph output")
+    return graph
+
+
+def _unpack(data: bytes) -> fb.ModelT:
+    data = bytes(data)
+    if len(data) < 8:
+        raise ValueError(f"not a .tflite model: only {len(data)} bytes")
+    if data[4:8] != _IDENTIFIER:
+        raise ValueError(f"not a .tflite model: file identifier {data[4:8]!r}, expected {_IDENTIFIER!r}")
+    root = int.from_bytes(data[:4], "little")
+    if root + 4 > len(data):
+        raise ValueError("corrupt .tflite model: root table outside the data (truncated?)")
+    try:
+        model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
+    except Exception as e:  # flatbuffers raises struct/Index/Unicode errors on bad offsets
+        raise ValueError(f"corrupt or truncated .tflite model: {type(e).__name__}: {e}") from None
+    if model.version != SCHEMA_VERSION:
+        raise ValueError(f"unsupported .tflite schema version {model.version}, expected {SCHEMA_VERSION}")
+    return model
+
+
+def _indices(values, n: int, what: str) -> list[int]:
+    out = [int(v) for v in (values if values is not None else [])]
+    for v in out:
+        if not 0 <= v < n:
+            raise ValueError(f"corrupt .tflite model: {what} index {v} outside {n} tensors")
+    return out
+
+
+def _read_tensor(model: fb.ModelT, t: fb.TensorT, index: int) -> Tensor:
+    name = t.name.decode("utf-8", "replace") if isinstance(t.name, bytes) else str(t.name or f"t{index}")
+    if t.type not in _DTYPE_NAMES:
+        raise UnsupportedOpError(f"tensor {index} {name!r}: tensor type {t.type} is not int8/int32/float32")
+    dtype = _DTYPE_NAMES[t.type]
+    shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
+    if any(d < 0 for d in shape):
+        raise UnsupportedOpError(f"tensor {index} {name!r}: dynamic shape {shape}")
+    data = None
+    buffers = model.buffers if model.buffers is not None else []
+    if not 0 <= t.buffer < max(len(buffers), 1):
+        raise ValueError(f"corrupt .tflite model: tensor {index} {name!r} names buffer {t.buffer}")
+    if t.buffer and buffers[t.buffer].data is not None and len(buffers[t.buffer].data):
+        np_type = _DTYPES[dtype][1]
+        raw = np.asarray(buffers[t.buffer].data, np.uint8).tobytes()
+        expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(np_type).itemsize
+        if len(raw) != expected:
+            raise ValueError(
+                f"corrupt .tflite model: tensor {index} {name!r} has {len(raw)} bytes, expected {expected}"
+            )
+        data = np.frombuffer(raw, np.dtype(np_type).newbyteorder("<")).astype(np_type).reshape(shape)
+    return Tensor(name=name, shape=shape, dtype=dtype, quant=_read_quant(t.quantization), data=data)
+
+
+def _read_quant(q: fb.QuantizationParametersT | None) -> QuantParams | None:
+    if q is None or q.scale is None or len(q.scale) == 0:
+        return None
+    scale = np.asarray(q.scale, np.float32).reshape(-1)
+    zp = np.asarray(q.zeroPoint if q.zeroPoint is not None else [0], np.int64).reshape(-1)
+    if zp.size == 1 and scale.size > 1:
+        zp = np.repeat(zp, scale.size)
+    if zp.size != scale.size:
+        raise ValueError(f"corrupt .tflite model: {scale.size} scales but {zp.size} zero points")
+    return QuantParams(scale, zp, int(q.quantizedDimension))
+
+
+def _read_op(model: fb.ModelT, o: fb.OperatorT, index: int, n_tensors: int) -> Op:
+    codes = model.operatorCodes if model.operatorCodes is not None else []
+    if not 0 <= o.opcodeIndex < len(codes):
+        raise ValueError(f"corrupt .tflite model: operator {index} has opcode index {o.opcodeIndex}")
+    code = max(codes[o.opcodeIndex].builtinCode, codes[o.opcodeIndex].deprecatedBuiltinCode)
+    if code not in _OPKINDS:
+        name = _OP_NAMES.get(code, f"builtin code {code}")
+        raise UnsupportedOpError(f"operator {index}: {name} is not supported")
+    kind = _OPKINDS[code]
+    inputs = [int(i) for i in (o.inputs if o.inputs is not None else [])]
+    if len(inputs) == 3 and inputs[2] == -1:
+        inputs = inputs[:2]  # no bias
+    inputs = _indices(inputs, n_tensors, f"operator {index} input")
+    outputs = _indices(o.outputs, n_tensors, f"operator {index} output")
+    return Op(kind, inputs, outputs, _read_options(kind, o, index))
+
+
+def _read_options(kind: OpKind, o: fb.OperatorT, index: int):
+    b, where = o.builtinOptions, f"operator {index} ({kind.value})"
+    if not isinstance(b, _OPTION_TYPES[kind]):
+        raise ValueError(f"corrupt .tflite model: {where} has no {_OPTION_TYPES[kind].__name__}")
+    act = {v: k for k, v in _ACTIVATIONS.items()}.get(b.fusedActivationFunction)
+    if act is None:
+        raise UnsupportedOpError(f"{where}: fused activation {b.fusedActivationFunction} is not supported")
+    if kind is OpKind.FULLY_CONNECTED:
+        if b.keepNumDims or b.weightsFormat != 0:
+            raise UnsupportedOpError(f"{where}: keep_num_dims or shuffled weights are not supported")
+        return FullyConnectedOptions(activation=act)
+    padding = {v: k for k, v in _PADDINGS.items()}.get(b.padding)
+    if padding is None:
+        raise UnsupportedOpError(f"{where}: padding {b.padding} is not supported")
+    stride = (int(b.strideH), int(b.strideW))
+    if kind is OpKind.AVERAGE_POOL_2D or kind is OpKind.MAX_POOL_2D:
+        return Pool2DOptions((int(b.filterHeight), int(b.filterWidth)), stride, padding, act)
+    dilation = (int(b.dilationHFactor), int(b.dilationWFactor))
+    if kind is OpKind.DEPTHWISE_CONV_2D:
+        return DepthwiseConv2DOptions(stride, padding, act, dilation, int(b.depthMultiplier))
+    return Conv2DOptions(stride, padding, act, dilation)
