@@ -170,7 +170,10 @@ def run_on_device(cfg: DemoConfig, art: HostArtifacts, model_dir: Path, parity: 
             labels.append(reply.label)
             ticks_model.append(reply.ticks_model)
             ticks_hdc.append(reply.ticks_hdc)
-    to_instr = lambda ticks: ticks_to_instructions(float(np.mean(ticks)), info.counter_hz)  # noqa: E731
+
+    def to_instr(ticks) -> int:
+        return round(ticks_to_instructions(float(np.mean(ticks)), info.counter_hz, board.icount_shift))
+
     return {
         "board": info.board,
         "samples": n,

@@ -102,6 +102,8 @@ def _layer_params(graph: Graph, op: Op, name: str) -> str:
             ]
         )
     if isinstance(p, FullyConnectedParams):
+        if np.ndim(p.multiplier):
+            raise ValueError(f"{name}: per-channel FULLY_CONNECTED is not supported by the firmware yet")
         weights = graph.tensors[op.inputs[1]]
         bias = _bias(graph, op)
         return "".join(
