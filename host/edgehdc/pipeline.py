@@ -153,7 +153,7 @@ def check_bindings(art: HostArtifacts, model_dir: Path, parity: Parity) -> None:
 
 def run_on_device(cfg: DemoConfig, art: HostArtifacts, model_dir: Path, parity: Parity, progress) -> dict:
     """Rung 3: build and flash the emulated Cortex-M4, send every test image over the serial link."""
-    from edgehdc.device import EmulatedBoard, StaleModelError, firmware_size, ticks_to_instructions
+    from edgehdc.device import EmulatedBoard, firmware_size, ticks_to_instructions
 
     board = EmulatedBoard(env="qemu_m4", model_dir=model_dir)
     board.build()
@@ -161,9 +161,7 @@ def run_on_device(cfg: DemoConfig, art: HostArtifacts, model_dir: Path, parity: 
     n = len(art.x_test_q) if cfg.device_samples is None else min(cfg.device_samples, len(art.x_test_q))
     labels, ticks_model, ticks_hdc = [], [], []
     with board.start() as link:
-        info = link.info()
-        if info.model_id != model_id(art.model_sha):
-            raise StaleModelError(f"device runs model {info.model_id.hex()}, host built {art.model_sha[:16]}")
+        info = link.expect_model(model_id(art.model_sha))
         for i in progress(range(n), description="inference on the emulated Cortex-M4"):
             reply = link.infer(art.x_test_q[i])
             check_device_reply(art, parity, "device_vs_numba", i, reply)
