@@ -34,7 +34,9 @@ install_venv() {
   # torch first and explicitly: an unpinned torch would pull a CUDA build.
   "$VENV/bin/pip" install -q torch==2.13.0
   "$VENV/bin/pip" install -q -r "$ROOT/requirements.txt"
-  "$VENV/bin/pip" install -q --no-deps -e "$ROOT"
+  # The editable build is chatty on stderr: keep its log, show it only on failure.
+  "$VENV/bin/pip" install -q --no-deps -e "$ROOT" >"$VENV/editable-install.log" 2>&1 \
+    || { cat "$VENV/editable-install.log"; exit 1; }
   echo "$want" >"$stamp"
 }
 

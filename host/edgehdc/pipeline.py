@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from edgehdc import models
 from edgehdc.data import load_digits, quantize_input
@@ -63,6 +64,7 @@ class HostArtifacts:
 
 def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
     split = load_digits(size=cfg.image_size, seed=cfg.seed)
+    torch.manual_seed(cfg.seed)  # the initial weights too: same config, same model, same report
     net = models.create(cfg.model, num_classes=len(split.class_names), embedding_dim=cfg.embedding_dim)
     log(f"training {cfg.model} on digits {split.x_train.shape[1:3]} for {cfg.epochs} epochs")
     fit(net, split, epochs=cfg.epochs, seed=cfg.seed)
