@@ -23,8 +23,8 @@ def test_every_rung_is_exact(report):
     for name, rung in rungs.items():
         assert rung["compared"] > 0, name
         assert rung["mismatches"] == 0, (name, rung["first_mismatch"])
-    # 40 device samples x (32 features + 2048 hv bits + 10 distances + 1 label)
-    assert rungs["device_vs_numba"]["compared"] == 40 * (32 + 2048 + 10 + 1)
+    # 40 device samples x (32 features + 2048 hv bits + 10 distances + label + confidence)
+    assert rungs["device_vs_numba"]["compared"] == 40 * (32 + 2048 + 10 + 2)
 
 
 def test_accuracies_and_device_numbers(report):

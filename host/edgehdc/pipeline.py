@@ -118,12 +118,12 @@ def check_tflm(art: HostArtifacts, parity: Parity) -> None:
 
 def check_device_reply(art: HostArtifacts, parity: Parity, rung: str, i: int, reply) -> None:
     """Compares one device (or bindings) inference with the host's prediction of it."""
-    distances = art.classifier.distances(art.hv[i : i + 1])[0]
-    label = art.classifier.predict(art.hv[i : i + 1])[0]
+    labels, confidence, distances = art.classifier.classify(art.hv[i : i + 1])
     parity.compare(rung, "features", i, np.asarray(reply.features), art.features[i])
     parity.compare(rung, "hv_bits", i, _bits(reply.hv), _bits(art.hv[i]))
-    parity.compare(rung, "distances", i, np.asarray(reply.distances), distances)
-    parity.compare(rung, "label", i, np.array([reply.label]), np.array([label]))
+    parity.compare(rung, "distances", i, np.asarray(reply.distances), distances[0])
+    parity.compare(rung, "label", i, [reply.label], labels)
+    parity.compare(rung, "confidence", i, [reply.confidence], confidence)
 
 
 def _bits(words) -> np.ndarray:
