@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from edgehdc.cli import main
 from edgehdc.pipeline import DemoConfig, run_demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator]
@@ -48,7 +47,3 @@ def test_artifacts_and_report_file(report):
     for name in ("model.tflite", "hdc.npz", "model/ehd_generated.c", "model/ehd_generated.h"):
         assert (out / name).stat().st_size > 0
 
-
-def test_cli_rejects_bad_hdc_dim(capsys):
-    assert main(["demo", "--hdc-dim", "100"]) == 2
-    assert "multiple of 32" in capsys.readouterr().out

@@ -9,6 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import track
 
+from edgehdc import verify
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edgehdc", description=__doc__)
@@ -18,8 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--epochs", type=int, default=None, help="training epochs")
     demo.add_argument("--hdc-dim", type=int, default=None, help="hypervector bits D (multiple of 32)")
     demo.add_argument("--samples", type=int, default=None, help="test images sent to the device (default: all)")
+    demo.set_defaults(handler=_demo)
+    verify.register(sub)
     args = parser.parse_args(argv)
-    return _demo(args)
+    return args.handler(args)
 
 
 def _demo(args) -> int:

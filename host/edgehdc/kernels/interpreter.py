@@ -1,8 +1,9 @@
-"""Run an int8 IR graph on the host with the Numba kernels (the firmware's mirror).
+"""Run an IR graph on the host with the Numba kernels (the firmware's mirror).
 
 `run(graph, x)` executes the ops in order. `x` is one sample shaped like the
-graph input (batch dimension 1, or without it) or a batch [N, *input.shape[1:]];
-every tensor keeps its per-sample shape with the batch dimension set to N.
+graph input (batch dimension 1, or without it) or a batch [N, *input.shape[1:]],
+int8 or float32 as the graph input is; every tensor keeps its per-sample shape
+with the batch dimension set to N. Each op kind has one runner in `_RUNNERS`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from edgehdc.kernels.conv import conv2d_s8, depthwise_conv2d_s8
+from edgehdc.kernels.elementwise import add_s8, relu_s8
 from edgehdc.kernels.fully_connected import fully_connected_s8
 from edgehdc.kernels.pooling import avg_pool2d_s8, max_pool2d_s8
-from edgehdc.quant.arith import lower
+from edgehdc.kernels.quantize import dequantize_s8_f32, quantize_f32_s8, requantize_s8_s8
+from edgehdc.kernels.reduce import mean_hw_s8
+from edgehdc.kernels.shape import pad_s8, reshape
+from edgehdc.kernels.softmax import softmax_s8
+from edgehdc.quant.arith import QuantizeParams, lower
 from edgehdc.quant.ir import Graph, Op, OpKind
+
+_NP_DTYPES = {"int8": np.int8, "float32": np.float32}
 
 
 def run(graph: Graph, x: np.ndarray, keep_all: bool = False) -> list[np.ndarray] | dict[int, np.ndarray]:
-    """Outputs of `graph` for input `x` (int8).
+    """Outputs of `graph` for input `x` (int8, or float32 for a float-input graph).
 
     Returns the graph outputs in order, or with `keep_all` a dict
     {tensor_index: array} of every activation tensor (input included).
@@ -28,11 +36,9 @@ def run(graph: Graph, x: np.ndarray, keep_all: bool = False) -> list[np.ndarray]
     x, batched = _as_batch(graph, np.asarray(x))
     values: dict[int, np.ndarray] = {graph.inputs[0]: x}
     for i, op in enumerate(graph.ops):
-        try:
-            src = values[op.inputs[0]]
-        except KeyError:
-            raise ValueError(f"op {i} ({op.kind}) reads tensor {op.inputs[0]} before it exists") from None
-        values[op.outputs[0]] = _run_op(graph, op, src)
+        kind = OpKind(op.kind)
+        args = [_operand(graph, values, t, i, op) for t in op.inputs[:_DATA_INPUTS.get(kind, 1)]]
+        values[op.outputs[0]] = _RUNNERS[kind](graph, op, lower(graph, op), *args)
     if not batched:
         values = {k: v[0] for k, v in values.items()}
     if keep_all:
@@ -43,10 +49,19 @@ def run(graph: Graph, x: np.ndarray, keep_all: bool = False) -> list[np.ndarray]
     return [values[o] for o in graph.outputs]
 
 
+def _operand(graph: Graph, values: dict, index: int, op_index: int, op: Op) -> np.ndarray:
+    if index in values:
+        return values[index]
+    if 0 <= index < len(graph.tensors) and graph.tensors[index].data is not None:
+        return graph.tensors[index].data  # a constant operand (e.g. ADD of a constant)
+    raise ValueError(f"op {op_index} ({OpKind(op.kind).value}) reads tensor {index} before it exists")
+
+
 def _as_batch(graph: Graph, x: np.ndarray) -> tuple[np.ndarray, bool]:
     t = graph.tensors[graph.inputs[0]]
-    if x.dtype != np.int8:
-        raise ValueError(f"input must be int8, got {x.dtype}")
+    dtype = _NP_DTYPES.get(t.dtype)
+    if x.dtype != dtype:
+        raise ValueError(f"input must be {t.dtype}, got {x.dtype}")
     if x.ndim == len(t.shape) and tuple(x.shape[1:]) == tuple(t.shape[1:]):
         return np.ascontiguousarray(x), True
     if tuple(x.shape) == tuple(t.shape[1:]):
@@ -54,19 +69,52 @@ def _as_batch(graph: Graph, x: np.ndarray) -> tuple[np.ndarray, bool]:
     raise ValueError(f"input shape {x.shape} does not match graph input {t.shape} (batch dim first)")
 
 
-def _run_op(graph: Graph, op: Op, src: np.ndarray) -> np.ndarray:
-    p = lower(graph, op)  # validates dtypes, shapes and options
-    kind = OpKind(op.kind)
-    n = src.shape[0]
-    out_shape = (n, *graph.tensors[op.outputs[0]].shape[1:])
-    if kind in (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D):
-        pool = avg_pool2d_s8 if kind is OpKind.AVERAGE_POOL_2D else max_pool2d_s8
-        return pool(src, p)
+# -- one runner per op kind: (graph, op, lowered params, data operands) -> output
+
+
+def _conv(graph, op, p, x):
     weights = graph.tensors[op.inputs[1]].data
     bias = graph.tensors[op.inputs[2]].data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-    if kind is OpKind.FULLY_CONNECTED:
-        # TFLM flattens the input to rows of weights.shape[1] values.
-        y = fully_connected_s8(src.reshape(-1, weights.shape[1]), weights, bias, p)
-        return y.reshape(out_shape)
-    conv = conv2d_s8 if kind is OpKind.CONV_2D else depthwise_conv2d_s8
-    return conv(src, weights, bias, p)
+    conv = conv2d_s8 if OpKind(op.kind) is OpKind.CONV_2D else depthwise_conv2d_s8
+    return conv(x, weights, bias, p)
+
+
+def _fully_connected(graph, op, p, x):
+    weights = graph.tensors[op.inputs[1]].data
+    bias = graph.tensors[op.inputs[2]].data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    # TFLM flattens the input to rows of weights.shape[1] values.
+    y = fully_connected_s8(x.reshape(-1, weights.shape[1]), weights, bias, p)
+    return y.reshape(_batch_shape(graph, op, x))
+
+
+def _pool(graph, op, p, x):
+    pool = avg_pool2d_s8 if OpKind(op.kind) is OpKind.AVERAGE_POOL_2D else max_pool2d_s8
+    return pool(x, p)
+
+
+def _batch_shape(graph, op, x) -> tuple[int, ...]:
+    return (x.shape[0], *graph.tensors[op.outputs[0]].shape[1:])
+
+
+def _quantize(graph, op, p, x):
+    return quantize_f32_s8(x, p) if isinstance(p, QuantizeParams) else requantize_s8_s8(x, p)
+
+
+_RUNNERS = {
+    OpKind.CONV_2D: _conv,
+    OpKind.DEPTHWISE_CONV_2D: _conv,
+    OpKind.FULLY_CONNECTED: _fully_connected,
+    OpKind.AVERAGE_POOL_2D: _pool,
+    OpKind.MAX_POOL_2D: _pool,
+    OpKind.ADD: lambda graph, op, p, a, b: add_s8(a, b, p),
+    OpKind.RESHAPE: lambda graph, op, p, x: reshape(x, p),
+    OpKind.SOFTMAX: lambda graph, op, p, x: softmax_s8(x, p),
+    OpKind.QUANTIZE: _quantize,
+    OpKind.DEQUANTIZE: lambda graph, op, p, x: dequantize_s8_f32(x, p),
+    OpKind.PAD: lambda graph, op, p, x: pad_s8(x, p),
+    OpKind.MEAN: lambda graph, op, p, x: mean_hw_s8(x, p).reshape(_batch_shape(graph, op, x)),
+    OpKind.RELU: lambda graph, op, p, x: relu_s8(x, p),
+    OpKind.RELU6: lambda graph, op, p, x: relu_s8(x, p),
+}
+# Activation operands per op; the rest (weights, shapes, paddings, axes) are constants.
+_DATA_INPUTS = {OpKind.ADD: 2}

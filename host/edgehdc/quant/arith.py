@@ -18,15 +18,18 @@ import numpy as np
 
 from edgehdc.quant.ir import (
     Activation,
+    AddOptions,
     Conv2DOptions,
     DepthwiseConv2DOptions,
     FullyConnectedOptions,
     Graph,
+    MeanOptions,
     Op,
     OpKind,
     Padding,
     Pool2DOptions,
     QuantParams,
+    SoftmaxOptions,
     Tensor,
 )
 
@@ -83,6 +86,109 @@ class PoolParams:
     act_max: int
     out_h: int
     out_w: int
+
+
+@dataclass(frozen=True)
+class AddParams:
+    """ADD (TFLM `add.cc`): both inputs are shifted left by `left_shift` (20 for
+    int8), scaled to a common scale by their own multipliers, summed, then scaled
+    to the output. Offsets follow TFLM: input offsets are -zero_point."""
+
+    input1_offset: int
+    input2_offset: int
+    output_offset: int
+    left_shift: int
+    input1_multiplier: int
+    input1_shift: int  # <= 0: a right shift
+    input2_multiplier: int
+    input2_shift: int
+    output_multiplier: int
+    output_shift: int
+    act_min: int
+    act_max: int
+
+
+@dataclass(frozen=True)
+class SoftmaxParams:
+    """SOFTMAX int8 -> int8 (TFLM `softmax_common.cc`, gemmlowp fixed point).
+    Output scale is 1/256 and zero point -128."""
+
+    input_multiplier: int
+    input_left_shift: int
+    diff_min: int
+
+
+@dataclass(frozen=True)
+class QuantizeParams:
+    """QUANTIZE float32 -> int8: q = clamp(round(float32(x) / float32(scale)) + zero_point)."""
+
+    scale: float
+    zero_point: int
+
+
+@dataclass(frozen=True)
+class RequantizeParams:
+    """QUANTIZE int8 -> int8: q = clamp(MBQM(x - input_zp, multiplier, shift) + output_zp)."""
+
+    input_zero_point: int
+    output_zero_point: int
+    multiplier: int
+    shift: int
+
+
+@dataclass(frozen=True)
+class DequantizeParams:
+    """DEQUANTIZE int8 -> float32: float32(double(scale) * (q - zero_point))."""
+
+    scale: float
+    zero_point: int
+
+
+@dataclass(frozen=True)
+class ReshapeParams:
+    """RESHAPE copies the values; only the per-sample output shape changes."""
+
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PadParams:
+    """PAD int8: `before`/`after` per dimension, new cells get `pad_value`
+    (the output zero point); values are copied, never requantized (as TFLM)."""
+
+    before: tuple[int, ...]
+    after: tuple[int, ...]
+    pad_value: int
+
+
+@dataclass(frozen=True)
+class MeanParams:
+    """MEAN int8 over height and width of NHWC (TFLM `reduce_common.cc`): the
+    multiplier folds input_scale / output_scale and 1 / count, count = H * W:
+    y = clamp(MBQM(sum(x) - input_zp * count, multiplier, shift) + output_zp)."""
+
+    input_zero_point: int
+    output_zero_point: int
+    count: int
+    multiplier: int
+    shift: int
+
+
+@dataclass(frozen=True)
+class ReluParams:
+    """RELU / RELU6 int8 (TFLM `activations_common.cc`).
+
+    RELU rescales: y = clamp(output_zp + MBQM(x - input_zp, multiplier, shift), act_min, act_max).
+    RELU6 only clamps the raw input (`rescale` False): y = clamp(x, act_min, act_max)
+    with the bounds 0 and 6 in the *input's* quantization, as TFLM does."""
+
+    rescale: bool
+    input_zero_point: int
+    output_zero_point: int
+    multiplier: int
+    shift: int
+    act_min: int
+    act_max: int
 
 
 def round_half_away(x: float) -> int:
@@ -154,18 +260,19 @@ def compute_padding(
     return max(pad, 0), out_size
 
 
-def lower(graph: Graph, op: Op) -> ConvParams | FullyConnectedParams | PoolParams:
+def lower(graph: Graph, op: Op):
     """Integer kernel parameters for `op`, computed as TFLM's Prepare computes them.
 
-    Raises ValueError naming the problem for anything TFLM would reject or
-    our kernels do not implement (dtypes, shapes, quantization, options).
+    Returns the op's `*Params` (ConvParams, FullyConnectedParams, PoolParams,
+    AddParams, ...). Raises ValueError naming the problem for anything TFLM
+    would reject or our kernels do not implement (dtypes, shapes,
+    quantization, options).
     """
-    kind = OpKind(op.kind)
-    if kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D):
-        return _lower_conv(graph, op, kind)
-    if kind is OpKind.FULLY_CONNECTED:
-        return _lower_fully_connected(graph, op)
-    return _lower_pool(graph, op, kind)
+    try:
+        kind = OpKind(op.kind)
+    except ValueError:
+        raise ValueError(f"unknown op kind {op.kind!r}") from None
+    return _LOWERINGS[kind](graph, op, kind)
 
 
 # -- helpers ---------------------------------------------------------------
@@ -288,7 +395,7 @@ def _lower_conv(graph: Graph, op: Op, kind: OpKind) -> ConvParams:
     )
 
 
-def _lower_fully_connected(graph: Graph, op: Op) -> FullyConnectedParams:
+def _lower_fully_connected(graph: Graph, op: Op, kind: OpKind) -> FullyConnectedParams:
     what = "FULLY_CONNECTED"
     opts = op.options if op.options is not None else FullyConnectedOptions()
     if not isinstance(opts, FullyConnectedOptions):
@@ -345,3 +452,198 @@ def _lower_pool(graph: Graph, op: Op, kind: OpKind) -> PoolParams:
         stride_w=opts.stride[1], pad_h=pad_h, pad_w=pad_w, act_min=act_min, act_max=act_max,
         out_h=out_h, out_w=out_w,
     )
+
+
+def _lower_add(graph: Graph, op: Op, kind: OpKind) -> AddParams:
+    what = "ADD"
+    opts = _options(op, AddOptions, what)
+    if len(op.inputs) != 2 or len(op.outputs) != 1:
+        raise ValueError(f"{what}: expected 2 inputs and 1 output, got {op.inputs} -> {op.outputs}")
+    a, b = _tensor(graph, op.inputs[0], what), _tensor(graph, op.inputs[1], what)
+    y = _tensor(graph, op.outputs[0], what)
+    s1, z1 = _activation_quant(a, f"{what} input 1")
+    s2, z2 = _activation_quant(b, f"{what} input 2")
+    so, zo = _activation_quant(y, f"{what} output")
+    try:
+        shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    except ValueError:
+        shape = None
+    if shape != tuple(y.shape):
+        raise ValueError(f"{what}: inputs {a.shape} and {b.shape} do not broadcast to the output {y.shape}")
+    left_shift = 20  # int8; TFLM uses 15 for int16
+    twice_max = 2.0 * max(s1, s2)
+    m1, sh1 = quantize_multiplier(s1 / twice_max)
+    m2, sh2 = quantize_multiplier(s2 / twice_max)
+    mo, sho = quantize_multiplier(twice_max / ((1 << left_shift) * so))
+    if sho > 0:
+        # TFLM's QuantizeMultiplierSmallerThanOneExp aborts on such a scale.
+        raise ValueError(f"{what}: output scale {so} is too small for input scales {s1}, {s2}")
+    act_min, act_max = activation_range(opts.activation, so, zo)
+    return AddParams(-z1, -z2, zo, left_shift, m1, sh1, m2, sh2, mo, sho, act_min, act_max)
+
+
+# gemmlowp's softmax works on input differences in Q5.26.
+SOFTMAX_DIFF_INTEGER_BITS = 5
+
+
+def _lower_softmax(graph: Graph, op: Op, kind: OpKind) -> SoftmaxParams:
+    what = "SOFTMAX"
+    opts = _options(op, SoftmaxOptions, what)
+    x, y = _io(graph, op, (1,), what)
+    in_scale, _ = _activation_quant(x, f"{what} input")
+    out_scale, out_zp = _activation_quant(y, f"{what} output")
+    if out_zp != INT8_MIN or np.float32(out_scale) != np.float32(1.0 / 256):
+        raise ValueError(f"{what} output {y.name!r} must have scale 1/256 and zero point -128, "
+                         f"got {out_scale} and {out_zp}")
+    if tuple(x.shape) != tuple(y.shape) or len(x.shape) < 1:
+        raise ValueError(f"{what}: input {x.shape} and output {y.shape} must have the same shape")
+    beta = float(np.float32(opts.beta))
+    # PreprocessSoftmaxScaling: a Q(5).(26) multiplier, capped below 2**31.
+    real = min(beta * in_scale * (1 << (31 - SOFTMAX_DIFF_INTEGER_BITS)), (1 << 31) - 1.0)
+    if not real > 1.0:
+        raise ValueError(f"{what}: beta * input scale {beta * in_scale} is too small")
+    multiplier, left_shift = quantize_multiplier(real)
+    # CalculateInputRadius: the largest difference whose rescaled value fits int32.
+    radius = math.floor(((1 << SOFTMAX_DIFF_INTEGER_BITS) - 1)
+                        * float(1 << (31 - SOFTMAX_DIFF_INTEGER_BITS)) / float(1 << left_shift))
+    return SoftmaxParams(multiplier, left_shift, -radius)
+
+
+def _lower_quantize(graph: Graph, op: Op, kind: OpKind) -> QuantizeParams | RequantizeParams:
+    what = "QUANTIZE"
+    x, y = _io(graph, op, (1,), what)
+    out_scale, out_zp = _activation_quant(y, f"{what} output")
+    _same_shape(x, y, what)
+    if x.dtype == "float32":
+        return QuantizeParams(out_scale, out_zp)
+    in_scale, in_zp = _activation_quant(x, f"{what} input")
+    multiplier, shift = quantize_multiplier(in_scale / out_scale)
+    if shift > MAX_LEFT_SHIFT:
+        raise ValueError(f"{what}: input/output scale ratio too large (left shift {shift})")
+    return RequantizeParams(in_zp, out_zp, multiplier, shift)
+
+
+def _lower_dequantize(graph: Graph, op: Op, kind: OpKind) -> DequantizeParams:
+    what = "DEQUANTIZE"
+    x, y = _io(graph, op, (1,), what)
+    scale, zp = _activation_quant(x, f"{what} input")
+    if y.dtype != "float32":
+        raise ValueError(f"{what} output {y.name!r} must be float32, got {y.dtype}")
+    _same_shape(x, y, what)
+    return DequantizeParams(scale, zp)
+
+
+def _lower_reshape(graph: Graph, op: Op, kind: OpKind) -> ReshapeParams:
+    what = "RESHAPE"
+    x, y = _io(graph, op, (1, 2), what)
+    if x.dtype != y.dtype:
+        raise ValueError(f"{what}: input is {x.dtype} but output {y.name!r} is {y.dtype}")
+    size = int(np.prod(x.shape, dtype=np.int64))
+    if size != int(np.prod(y.shape, dtype=np.int64)):
+        raise ValueError(f"{what}: cannot reshape {x.shape} ({size} values) into {y.shape}")
+    if len(op.inputs) == 2:
+        shape_t = _tensor(graph, op.inputs[1], what)
+        if shape_t.data is not None:
+            wanted = [int(v) for v in np.asarray(shape_t.data).reshape(-1)]
+            if wanted.count(-1) == 1:
+                known = int(np.prod([v for v in wanted if v != -1], dtype=np.int64))
+                wanted[wanted.index(-1)] = size // known if known else 0
+            if tuple(wanted) != tuple(y.shape):
+                raise ValueError(f"{what}: shape tensor {shape_t.name!r} says {tuple(wanted)}, output is {y.shape}")
+    if not y.shape or not x.shape or y.shape[0] != x.shape[0]:
+        raise ValueError(f"{what}: the batch dimension must stay first: {x.shape} -> {y.shape}")
+    return ReshapeParams(tuple(int(d) for d in y.shape))
+
+
+def _lower_pad(graph: Graph, op: Op, kind: OpKind) -> PadParams:
+    what = "PAD"
+    x, y = _io(graph, op, (2,), what)
+    _activation_quant(x, f"{what} input")
+    _, out_zp = _activation_quant(y, f"{what} output")
+    pads = _constant_int32(graph, op.inputs[1], what, "paddings")
+    if pads.shape != (len(x.shape), 2) or np.any(pads < 0):
+        raise ValueError(f"{what}: paddings must be non-negative [{len(x.shape)}, 2], got {pads.tolist()}")
+    if not 1 <= len(x.shape) <= 4:
+        raise ValueError(f"{what}: input rank {len(x.shape)} is not in 1..4")
+    if pads[0].any():
+        raise ValueError(f"{what}: padding the batch dimension is not supported")
+    expected = tuple(int(d + a + b) for d, (a, b) in zip(x.shape, pads))
+    if tuple(y.shape) != expected:
+        raise ValueError(f"{what}: output shape {y.shape}, expected {expected}")
+    return PadParams(tuple(int(v) for v in pads[:, 0]), tuple(int(v) for v in pads[:, 1]), out_zp)
+
+
+def _lower_mean(graph: Graph, op: Op, kind: OpKind) -> MeanParams:
+    what = "MEAN"
+    opts = _options(op, MeanOptions, what)
+    x, y = _io(graph, op, (2,), what)
+    in_scale, in_zp = _activation_quant(x, f"{what} input")
+    out_scale, out_zp = _activation_quant(y, f"{what} output")
+    axes = _constant_int32(graph, op.inputs[1], what, "axis").reshape(-1)
+    if len(x.shape) != 4 or sorted({int(a) % 4 for a in axes}) != [1, 2] or len(axes) != 2:
+        raise ValueError(f"{what}: only the mean over height and width of a 4-D input is supported, "
+                         f"got axes {axes.tolist()} on {x.shape}")
+    n, h, w, c = x.shape
+    expected = (n, 1, 1, c) if opts.keep_dims else (n, c)
+    if tuple(y.shape) != expected:
+        raise ValueError(f"{what}: output shape {y.shape}, expected {expected}")
+    multiplier, shift = quantize_multiplier(in_scale / out_scale)
+    if shift > MAX_LEFT_SHIFT:
+        raise ValueError(f"{what}: input/output scale ratio too large (left shift {shift})")
+    # Fold 1/count into the multiplier as TFLM does: as many bits as count has,
+    # at most 32 and never a total right shift beyond 31.
+    count = h * w
+    bits = min(count.bit_length() - 1, 32, 31 + shift)
+    return MeanParams(in_zp, out_zp, count, (multiplier << bits) // count, shift - bits)
+
+
+def _lower_relu(graph: Graph, op: Op, kind: OpKind) -> ReluParams:
+    what = kind.value
+    x, y = _io(graph, op, (1,), what)
+    in_scale, in_zp = _activation_quant(x, f"{what} input")
+    out_scale, out_zp = _activation_quant(y, f"{what} output")
+    _same_shape(x, y, what)
+    if kind is OpKind.RELU6:
+        six = min(max(_quantize_float32(6.0, in_scale, in_zp), INT8_MIN), INT8_MAX)
+        return ReluParams(False, in_zp, out_zp, 0, 0, in_zp, six)
+    multiplier, shift = quantize_multiplier(in_scale / out_scale)
+    if shift > MAX_LEFT_SHIFT:
+        raise ValueError(f"{what}: input/output scale ratio too large (left shift {shift})")
+    return ReluParams(True, in_zp, out_zp, multiplier, shift, max(INT8_MIN, out_zp), INT8_MAX)
+
+
+def _options(op: Op, cls, what: str):
+    opts = op.options if op.options is not None else cls()
+    if not isinstance(opts, cls):
+        raise ValueError(f"{what} needs {cls.__name__}, got {type(opts).__name__}")
+    return opts
+
+
+def _same_shape(x: Tensor, y: Tensor, what: str) -> None:
+    if tuple(x.shape) != tuple(y.shape):
+        raise ValueError(f"{what}: input {x.shape} and output {y.shape} must have the same shape")
+
+
+def _constant_int32(graph: Graph, index: int, what: str, role: str) -> np.ndarray:
+    t = _tensor(graph, index, what)
+    if t.dtype != "int32" or t.data is None:
+        raise ValueError(f"{what} {role} {t.name!r} must be a constant int32 tensor")
+    return np.asarray(t.data, np.int64)
+
+
+_LOWERINGS = {
+    OpKind.CONV_2D: _lower_conv,
+    OpKind.DEPTHWISE_CONV_2D: _lower_conv,
+    OpKind.FULLY_CONNECTED: _lower_fully_connected,
+    OpKind.AVERAGE_POOL_2D: _lower_pool,
+    OpKind.MAX_POOL_2D: _lower_pool,
+    OpKind.ADD: _lower_add,
+    OpKind.SOFTMAX: _lower_softmax,
+    OpKind.QUANTIZE: _lower_quantize,
+    OpKind.DEQUANTIZE: _lower_dequantize,
+    OpKind.RESHAPE: _lower_reshape,
+    OpKind.PAD: _lower_pad,
+    OpKind.MEAN: _lower_mean,
+    OpKind.RELU: _lower_relu,
+    OpKind.RELU6: _lower_relu,
+}

@@ -7,6 +7,11 @@ input_scale * weight_scale and zero point 0. Weights are symmetric int8 in
 [-127, 127] (per output channel for convolutions, `axis` names the channel
 dimension); activations are asymmetric int8 per tensor.
 
+Ops beyond convolution, FC and pooling keep TFLite's operands too: ADD [a, b],
+RESHAPE [x] or [x, shape], PAD [x, paddings], MEAN [x, axis], SOFTMAX,
+QUANTIZE, DEQUANTIZE, RELU, RELU6 [x]. QUANTIZE reads float32 (or int8, to
+requantize) and DEQUANTIZE writes float32: the only non-int8 activations.
+
 Ops are stored in execution order. Derived integer parameters (multipliers,
 shifts, activation clamps, padding) are not stored: `edgehdc.quant.arith`
 computes them from the scales exactly as TFLM does at Prepare time, so the
@@ -27,6 +32,15 @@ class OpKind(str, enum.Enum):
     FULLY_CONNECTED = "FULLY_CONNECTED"
     AVERAGE_POOL_2D = "AVERAGE_POOL_2D"
     MAX_POOL_2D = "MAX_POOL_2D"
+    ADD = "ADD"
+    RESHAPE = "RESHAPE"
+    SOFTMAX = "SOFTMAX"
+    QUANTIZE = "QUANTIZE"
+    DEQUANTIZE = "DEQUANTIZE"
+    PAD = "PAD"
+    MEAN = "MEAN"
+    RELU = "RELU"
+    RELU6 = "RELU6"
 
 
 class Activation(str, enum.Enum):
@@ -94,6 +108,21 @@ class Pool2DOptions:
     stride: tuple[int, int] = (2, 2)
     padding: Padding = Padding.VALID
     activation: Activation = Activation.NONE
+
+
+@dataclass(frozen=True)
+class AddOptions:
+    activation: Activation = Activation.NONE
+
+
+@dataclass(frozen=True)
+class SoftmaxOptions:
+    beta: float = 1.0
+
+
+@dataclass(frozen=True)
+class MeanOptions:
+    keep_dims: bool = True
 
 
 @dataclass

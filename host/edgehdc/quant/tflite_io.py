@@ -3,8 +3,10 @@
 `to_tflite(graph)` builds a version-3 model: buffer 0 empty, one buffer per
 constant (16-byte aligned, as the converter does), builtin operator codes with
 both the deprecated and the new code field, per-channel `quantized_dimension`.
-`from_tflite(data)` reads such a model back; anything outside the op set raises
-`UnsupportedOpError` naming it, corrupt bytes raise `ValueError`.
+`from_tflite(data)` reads such a model back, and real converter output too:
+the patterns `edgehdc.quant.fold` knows are folded into the op set, tensor
+indices are kept. Anything outside the op set raises `UnsupportedOpError`
+naming it (and its operator index); corrupt bytes raise `ValueError`.
 """
 
 from __future__ import annotations
@@ -13,26 +15,27 @@ import flatbuffers
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
+from edgehdc.quant.arith import lower
+from edgehdc.quant.fold import FOLDABLE, RawOp, UnsupportedOpError, fold
 from edgehdc.quant.ir import (
     Activation,
+    AddOptions,
     Conv2DOptions,
     DepthwiseConv2DOptions,
     FullyConnectedOptions,
     Graph,
+    MeanOptions,
     Op,
     OpKind,
     Padding,
     Pool2DOptions,
     QuantParams,
+    SoftmaxOptions,
     Tensor,
 )
 
 SCHEMA_VERSION = 3
 _IDENTIFIER = b"TFL3"
-
-
-class UnsupportedOpError(ValueError):
-    """The model uses an operator (or option) outside the IR op set."""
 
 
 _DTYPES = {"int8": (fb.TensorType.INT8, np.int8), "int32": (fb.TensorType.INT32, np.int32),
@@ -42,24 +45,27 @@ _OPCODES = {kind: getattr(fb.BuiltinOperator, kind.value) for kind in OpKind}
 _OPKINDS = {code: kind for kind, code in _OPCODES.items()}
 # Operator versions the converter writes for int8 kernels.
 _VERSIONS = {OpKind.CONV_2D: 3, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 4,
-             OpKind.AVERAGE_POOL_2D: 2, OpKind.MAX_POOL_2D: 2}
+             OpKind.AVERAGE_POOL_2D: 2, OpKind.MAX_POOL_2D: 2, OpKind.ADD: 2, OpKind.RESHAPE: 1,
+             OpKind.SOFTMAX: 2, OpKind.QUANTIZE: 2, OpKind.DEQUANTIZE: 2, OpKind.PAD: 2,
+             OpKind.MEAN: 2, OpKind.RELU: 2, OpKind.RELU6: 2}
 _ACTIVATIONS = {Activation.NONE: fb.ActivationFunctionType.NONE,
                 Activation.RELU: fb.ActivationFunctionType.RELU,
                 Activation.RELU6: fb.ActivationFunctionType.RELU6}
 _PADDINGS = {Padding.SAME: fb.Padding.SAME, Padding.VALID: fb.Padding.VALID}
-_OPTION_TYPES = {OpKind.CONV_2D: fb.Conv2DOptionsT,
-                 OpKind.DEPTHWISE_CONV_2D: fb.DepthwiseConv2DOptionsT,
-                 OpKind.FULLY_CONNECTED: fb.FullyConnectedOptionsT,
-                 OpKind.AVERAGE_POOL_2D: fb.Pool2DOptionsT,
-                 OpKind.MAX_POOL_2D: fb.Pool2DOptionsT}
-_OPTION_UNION = {OpKind.CONV_2D: fb.BuiltinOptions.Conv2DOptions,
-                 OpKind.DEPTHWISE_CONV_2D: fb.BuiltinOptions.DepthwiseConv2DOptions,
-                 OpKind.FULLY_CONNECTED: fb.BuiltinOptions.FullyConnectedOptions,
-                 OpKind.AVERAGE_POOL_2D: fb.BuiltinOptions.Pool2DOptions,
-                 OpKind.MAX_POOL_2D: fb.BuiltinOptions.Pool2DOptions}
+# Ops with builtin options: (options class, union tag). The others are written without.
+_OPTIONS = {OpKind.CONV_2D: (fb.Conv2DOptionsT, fb.BuiltinOptions.Conv2DOptions),
+            OpKind.DEPTHWISE_CONV_2D: (fb.DepthwiseConv2DOptionsT, fb.BuiltinOptions.DepthwiseConv2DOptions),
+            OpKind.FULLY_CONNECTED: (fb.FullyConnectedOptionsT, fb.BuiltinOptions.FullyConnectedOptions),
+            OpKind.AVERAGE_POOL_2D: (fb.Pool2DOptionsT, fb.BuiltinOptions.Pool2DOptions),
+            OpKind.MAX_POOL_2D: (fb.Pool2DOptionsT, fb.BuiltinOptions.Pool2DOptions),
+            OpKind.ADD: (fb.AddOptionsT, fb.BuiltinOptions.AddOptions),
+            OpKind.SOFTMAX: (fb.SoftmaxOptionsT, fb.BuiltinOptions.SoftmaxOptions),
+            OpKind.MEAN: (fb.ReducerOptionsT, fb.BuiltinOptions.ReducerOptions)}
 _CONVS = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D)
 _WEIGHTED = (*_CONVS, OpKind.FULLY_CONNECTED)
 _OP_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+_TYPE_NAMES = {v: k for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
+_FOLDABLE_CODES = {getattr(fb.BuiltinOperator, name): name for name in FOLDABLE}
 
 
 class _AlignedBuffer(fb.BufferT):
@@ -142,15 +148,26 @@ def _operator_t(op: Op, kind: OpKind, opcode_index: int) -> fb.OperatorT:
     if kind in _WEIGHTED and len(inputs) == 2:
         inputs.append(-1)  # optional bias, as the converter marks it
     o.inputs, o.outputs = inputs, list(op.outputs)
-    o.builtinOptionsType = _OPTION_UNION[kind]
-    o.builtinOptions = _options_t(kind, op.options)
+    if kind in _OPTIONS:
+        o.builtinOptionsType = _OPTIONS[kind][1]
+        o.builtinOptions = _options_t(kind, op.options)
+    elif op.options is not None:
+        raise ValueError(f"{kind.value} takes no options, got {type(op.options).__name__}")
     return o
 
 
 def _options_t(kind: OpKind, opts):
-    b = _OPTION_TYPES[kind]()
+    b = _OPTIONS[kind][0]()
+    if kind is OpKind.SOFTMAX:
+        b.beta = float(_checked(opts if opts is not None else SoftmaxOptions(), SoftmaxOptions, kind).beta)
+        return b
+    if kind is OpKind.MEAN:
+        b.keepDims = bool(_checked(opts if opts is not None else MeanOptions(), MeanOptions, kind).keep_dims)
+        return b
     if kind is OpKind.FULLY_CONNECTED:
         opts = _checked(opts if opts is not None else FullyConnectedOptions(), FullyConnectedOptions, kind)
+    elif kind is OpKind.ADD:
+        opts = _checked(opts if opts is not None else AddOptions(), AddOptions, kind)
     elif kind in _CONVS:
         depthwise = kind is OpKind.DEPTHWISE_CONV_2D
         opts = _checked(opts, DepthwiseConv2DOptions if depthwise else Conv2DOptions, kind)
@@ -160,7 +177,7 @@ def _options_t(kind: OpKind, opts):
     else:
         opts = _checked(opts, Pool2DOptions, kind)
         b.filterHeight, b.filterWidth = opts.filter
-    if kind is not OpKind.FULLY_CONNECTED:
+    if kind in _CONVS or kind in (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D):
         b.padding = _PADDINGS[Padding(opts.padding)]
         b.strideH, b.strideW = opts.stride
     b.fusedActivationFunction = _ACTIVATIONS[Activation(opts.activation)]
@@ -179,10 +196,23 @@ def _checked(opts, cls, kind: OpKind):
 def from_tflite(data: bytes) -> Graph:
     """Parse a .tflite model (first subgraph) into the IR.
 
-    Raises ValueError for bytes that are not a well-formed model and
-    UnsupportedOpError for operators, types or options outside the op set.
+    Converter patterns are folded (`edgehdc.quant.fold`); tensor indices are
+    those of the file, so tensor i of the graph is tensor i of TFLM (an
+    intermediate that folding removed stays, produced by no op). Every op is
+    checked with `lower`, so what loads also runs. Raises ValueError for bytes
+    that are not a well-formed model and UnsupportedOpError for operators,
+    types or options outside the op set.
     """
     model = _unpack(data)
+    try:
+        return _read_graph(model)
+    except ValueError:
+        raise
+    except Exception as e:  # a field the object API accepted but is nonsense (fuzzed bytes)
+        raise ValueError(f"corrupt .tflite model: {type(e).__name__}: {e}") from None
+
+
+def _read_graph(model: fb.ModelT) -> Graph:
     if model.subgraphs is None or len(model.subgraphs) != 1:
         raise UnsupportedOpError("only models with exactly one subgraph are supported")
     sub = model.subgraphs[0]
@@ -190,11 +220,33 @@ def from_tflite(data: bytes) -> Graph:
     for i, t in enumerate(sub.tensors if sub.tensors is not None else []):
         graph.add_tensor(_read_tensor(model, t, i))
     n = len(graph.tensors)
-    for i, o in enumerate(sub.operators if sub.operators is not None else []):
-        graph.add_op(_read_op(model, o, i, n))
+    raw = [(i, _read_op(model, o, i, n)) for i, o in enumerate(sub.operators if sub.operators is not None else [])]
     graph.inputs = _indices(sub.inputs, n, "subgraph input")
     graph.outputs = _indices(sub.outputs, n, "subgraph output")
+    ops = fold(graph, raw)
+    graph.ops = [op for _, op in ops]
+    for index, op in ops:
+        _check_op(graph, index, op)
     return graph
+
+
+def _check_op(graph: Graph, index: int, op: Op) -> None:
+    """Only int8 activations (float32 into QUANTIZE, out of DEQUANTIZE); then `lower` must accept it."""
+    kind = OpKind(op.kind)
+    for role, tensors in (("input", op.inputs[:1]), ("output", op.outputs)):
+        for t in tensors:
+            dtype = graph.tensors[t].dtype
+            allowed = ("float32", "int8") if (kind, role) in ((OpKind.QUANTIZE, "input"),
+                                                              (OpKind.DEQUANTIZE, "output")) else ("int8",)
+            if dtype not in allowed:
+                raise UnsupportedOpError(
+                    f"operator {index} ({kind.value}): {role} tensor {t} {graph.tensors[t].name!r} is "
+                    f"{dtype.upper()}; only int8 models are supported (float32 only into QUANTIZE "
+                    "or out of DEQUANTIZE)")
+    try:
+        lower(graph, op)
+    except ValueError as e:
+        raise UnsupportedOpError(f"operator {index} ({kind.value}): {e}") from None
 
 
 def _unpack(data: bytes) -> fb.ModelT:
@@ -226,7 +278,9 @@ def _indices(values, n: int, what: str) -> list[int]:
 def _read_tensor(model: fb.ModelT, t: fb.TensorT, index: int) -> Tensor:
     name = t.name.decode("utf-8", "replace") if isinstance(t.name, bytes) else str(t.name or f"t{index}")
     if t.type not in _DTYPE_NAMES:
-        raise UnsupportedOpError(f"tensor {index} {name!r}: tensor type {t.type} is not int8/int32/float32")
+        type_name = _TYPE_NAMES.get(t.type, f"type code {t.type}")
+        raise UnsupportedOpError(f"tensor {index} {name!r} is {type_name}; only int8 models "
+                                 "(int8 activations and weights, int32 biases, float32 in/out) are supported")
     dtype = _DTYPE_NAMES[t.type]
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
     if any(d < 0 for d in shape):
@@ -259,30 +313,51 @@ def _read_quant(q: fb.QuantizationParametersT | None) -> QuantParams | None:
     return QuantParams(scale, zp, int(q.quantizedDimension))
 
 
-def _read_op(model: fb.ModelT, o: fb.OperatorT, index: int, n_tensors: int) -> Op:
+def _read_op(model: fb.ModelT, o: fb.OperatorT, index: int, n_tensors: int) -> Op | RawOp:
     codes = model.operatorCodes if model.operatorCodes is not None else []
     if not 0 <= o.opcodeIndex < len(codes):
         raise ValueError(f"corrupt .tflite model: operator {index} has opcode index {o.opcodeIndex}")
-    code = max(codes[o.opcodeIndex].builtinCode, codes[o.opcodeIndex].deprecatedBuiltinCode)
+    code_t = codes[o.opcodeIndex]
+    code = max(code_t.builtinCode, code_t.deprecatedBuiltinCode)
+    inputs = [int(i) for i in (o.inputs if o.inputs is not None else [])]
+    outputs = _indices(o.outputs, n_tensors, f"operator {index} output")
+    if len(outputs) != 1:
+        raise ValueError(f"corrupt .tflite model: operator {index} has {len(outputs)} outputs, expected 1")
+    if code in _FOLDABLE_CODES:
+        return RawOp(_FOLDABLE_CODES[code], _indices(inputs, n_tensors, f"operator {index} input"),
+                     outputs, o.builtinOptions)
     if code not in _OPKINDS:
         name = _OP_NAMES.get(code, f"builtin code {code}")
+        if code == fb.BuiltinOperator.CUSTOM:
+            custom = code_t.customCode
+            name = f"CUSTOM {custom.decode('utf-8', 'replace') if isinstance(custom, bytes) else custom!r}"
         raise UnsupportedOpError(f"operator {index}: {name} is not supported")
     kind = _OPKINDS[code]
-    inputs = [int(i) for i in (o.inputs if o.inputs is not None else [])]
-    if len(inputs) == 3 and inputs[2] == -1:
+    if kind in _WEIGHTED and len(inputs) == 3 and inputs[2] == -1:
         inputs = inputs[:2]  # no bias
     inputs = _indices(inputs, n_tensors, f"operator {index} input")
-    outputs = _indices(o.outputs, n_tensors, f"operator {index} output")
+    if not inputs:
+        raise ValueError(f"corrupt .tflite model: operator {index} ({kind.value}) has no inputs")
     return Op(kind, inputs, outputs, _read_options(kind, o, index))
 
 
 def _read_options(kind: OpKind, o: fb.OperatorT, index: int):
     b, where = o.builtinOptions, f"operator {index} ({kind.value})"
-    if not isinstance(b, _OPTION_TYPES[kind]):
-        raise ValueError(f"corrupt .tflite model: {where} has no {_OPTION_TYPES[kind].__name__}")
+    if kind not in _OPTIONS:
+        return None  # RESHAPE's new_shape is the output shape; the rest have none
+    if b is None and kind in (OpKind.ADD, OpKind.SOFTMAX, OpKind.MEAN):
+        b = _OPTIONS[kind][0]()  # TFLM's parser falls back to the defaults
+    if not isinstance(b, _OPTIONS[kind][0]):
+        raise ValueError(f"corrupt .tflite model: {where} has no {_OPTIONS[kind][0].__name__}")
+    if kind is OpKind.SOFTMAX:
+        return SoftmaxOptions(beta=float(b.beta))
+    if kind is OpKind.MEAN:
+        return MeanOptions(keep_dims=bool(b.keepDims))
     act = {v: k for k, v in _ACTIVATIONS.items()}.get(b.fusedActivationFunction)
     if act is None:
         raise UnsupportedOpError(f"{where}: fused activation {b.fusedActivationFunction} is not supported")
+    if kind is OpKind.ADD:
+        return AddOptions(activation=act)
     if kind is OpKind.FULLY_CONNECTED:
         if b.keepNumDims or b.weightsFormat != 0:
             raise UnsupportedOpError(f"{where}: keep_num_dims or shuffled weights are not supported")

@@ -62,7 +62,7 @@ class TflmOracle:
             self._invoke(sample)
             per_sample.append({i: self._tensor(i) for i in acts})
         result = {i: self._tensor(i) for i in sorted(self.constants)}
-        result.update({i: np.concatenate([s[i] for s in per_sample]) for i in acts})
+        result.update({i: _stack([s[i] for s in per_sample]) for i in acts})
         return dict(sorted(result.items()))
 
     def _tensor(self, index: int) -> np.ndarray:
@@ -81,3 +81,8 @@ class TflmOracle:
     def _invoke(self, sample: np.ndarray) -> None:
         self._interp.set_input(sample, 0)
         self._interp.invoke()
+
+
+def _stack(arrays: list[np.ndarray]) -> np.ndarray:
+    """Per-sample tensors joined along the batch axis; scalars (shape arithmetic) stacked."""
+    return np.stack(arrays) if arrays[0].ndim == 0 else np.concatenate(arrays)

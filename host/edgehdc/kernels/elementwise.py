@@ -1,0 +1,73 @@
+"""ADD, RELU and RELU6, int8 (TFLM reference `integer_ops/add.h`, `activations_common.cc`).
+
+Plain-Python contract of ADD, element by element (inputs broadcast NumPy-style):
+
+    a' = MBQM((a + input1_offset) << left_shift, input1_multiplier, input1_shift)
+    b' = MBQM((b + input2_offset) << left_shift, input2_multiplier, input2_shift)
+    y  = clamp(MBQM(a' + b', output_multiplier, output_shift) + output_offset, act_min, act_max)
+
+RELU: y = clamp(output_zp + MBQM(x - input_zp, multiplier, shift), act_min, act_max);
+RELU6: y = clamp(x, act_min, act_max) (no rescaling). MBQM is
+`requantize.multiply_by_quantized_multiplier`; every sum wraps like int32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from edgehdc.kernels import _checks
+from edgehdc.kernels.requantize import multiply_by_quantized_multiplier as mbqm
+from edgehdc.kernels.requantize import wrap_int32
+from edgehdc.quant.arith import AddParams, ReluParams
+
+
+def add_s8(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
+    """int8 a + int8 b (broadcast) -> int8, each input at its own scale."""
+    for name, v in (("a", a), ("b", b)):
+        if not isinstance(v, np.ndarray) or v.dtype != np.int8:
+            raise ValueError(f"add_s8 input {name} must be an int8 array")
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"add_s8: shapes {a.shape} and {b.shape} do not broadcast") from None
+    _checks.act_range(p.act_min, p.act_max, "add_s8")
+    if not 0 <= p.left_shift <= 20 or max(p.input1_shift, p.input2_shift, p.output_shift) > 0:
+        raise ValueError(f"add_s8: left_shift must be in [0, 20] and the multipliers < 1, got {p}")
+    flat = [np.ascontiguousarray(np.broadcast_to(v, shape)).reshape(-1) for v in (a, b)]
+    y = _add(flat[0], flat[1], p.input1_offset, p.input2_offset, p.output_offset, p.left_shift,
+             p.input1_multiplier, p.input1_shift, p.input2_multiplier, p.input2_shift,
+             p.output_multiplier, p.output_shift, p.act_min, p.act_max)
+    return y.reshape(shape)
+
+
+def relu_s8(x: np.ndarray, p: ReluParams) -> np.ndarray:
+    """RELU (rescaling) or RELU6 (clamp only) on int8, any shape."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.int8:
+        raise ValueError("relu_s8 input must be an int8 array")
+    _checks.act_range(p.act_min, p.act_max, "relu_s8")
+    y = _relu(np.ascontiguousarray(x).reshape(-1), p.rescale, p.input_zero_point, p.output_zero_point,
+              p.multiplier, p.shift, p.act_min, p.act_max)
+    return y.reshape(x.shape)
+
+
+@njit(cache=True)
+def _add(a, b, off1, off2, out_off, left_shift, m1, s1, m2, s2, mo, so, act_min, act_max):
+    y = np.empty(a.size, np.int8)
+    for i in range(a.size):
+        v1 = mbqm(wrap_int32((np.int64(a[i]) + off1) << left_shift), m1, s1)
+        v2 = mbqm(wrap_int32((np.int64(b[i]) + off2) << left_shift), m2, s2)
+        v = mbqm(wrap_int32(v1 + v2), mo, so) + out_off
+        y[i] = min(max(v, act_min), act_max)
+    return y
+
+
+@njit(cache=True)
+def _relu(x, rescale, in_zp, out_zp, mult, shift, act_min, act_max):
+    y = np.empty(x.size, np.int8)
+    for i in range(x.size):
+        v = np.int64(x[i])
+        if rescale:
+            v = out_zp + mbqm(v - in_zp, mult, shift)
+        y[i] = min(max(v, act_min), act_max)
+    return y

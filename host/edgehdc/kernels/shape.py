@@ -1,0 +1,50 @@
+"""RESHAPE and PAD, int8: data movement only, values are never requantized (as TFLM).
+
+Plain-Python contract of PAD for a rank-R input (R <= 4):
+    y = full(input.shape + before + after, pad_value); y[before : before + input.shape] = x
+RESHAPE: y = x.reshape(shape) (row-major, the order TFLM's memcpy keeps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from edgehdc.quant.arith import PadParams, ReshapeParams
+
+
+def reshape(x: np.ndarray, p: ReshapeParams) -> np.ndarray:
+    """x with the per-sample shape p.shape[1:], batch size kept from x."""
+    shape = (x.shape[0], *p.shape[1:])
+    if int(np.prod(shape, dtype=np.int64)) != x.size:
+        raise ValueError(f"reshape: cannot reshape {x.shape} into {shape}")
+    return np.ascontiguousarray(x).reshape(shape)
+
+
+def pad_s8(x: np.ndarray, p: PadParams) -> np.ndarray:
+    """int8 rank <= 4, padded with p.pad_value; p.before/p.after per dimension."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.int8 or not 1 <= x.ndim <= 4:
+        raise ValueError("pad_s8 input must be an int8 array of rank 1..4")
+    if len(p.before) != x.ndim or len(p.after) != x.ndim or min(*p.before, *p.after) < 0:
+        raise ValueError(f"pad_s8: paddings {p.before}/{p.after} do not fit rank {x.ndim}")
+    if not -128 <= p.pad_value <= 127:
+        raise ValueError(f"pad_s8: pad value {p.pad_value} is not int8")
+    lead = 4 - x.ndim  # extend to 4-D like TFLM's RuntimeShape::ExtendedShape
+    x4 = np.ascontiguousarray(x).reshape((1,) * lead + x.shape)
+    before = np.array((0,) * lead + tuple(p.before), np.int64)
+    after = np.array((0,) * lead + tuple(p.after), np.int64)
+    y = _pad(x4, before, after, np.int8(p.pad_value))
+    return y.reshape(y.shape[lead:])
+
+
+@njit(cache=True)
+def _pad(x, before, after, value):
+    n, h, w, c = x.shape
+    y = np.full((n + before[0] + after[0], h + before[1] + after[1], w + before[2] + after[2],
+                 c + before[3] + after[3]), value, np.int8)
+    for b in range(n):
+        for i in range(h):
+            for j in range(w):
+                for k in range(c):
+                    y[b + before[0], i + before[1], j + before[2], k + before[3]] = x[b, i, j, k]
+    return y
