@@ -1,12 +1,15 @@
 """Post-training quantization of a PyTorch model into the int8 IR (TFLite int8 spec).
 
-`quantize(model, calibration_x)` walks `model.features` then `model.head`:
-BatchNorm is folded into the convolution before it, ReLU/ReLU6 is fused into
-the op, global average pooling becomes AVERAGE_POOL_2D with the full HxW
-filter. Weights are symmetric int8 (per output channel for convolutions,
-per tensor for fully connected layers), biases int32 at input_scale *
-weight_scale, activations asymmetric int8 per tensor from the min/max of the
-folded float model over the calibration set. Scales are stored float32;
+`quantize(model, calibration_x, method)` walks `model.features` then
+`model.head`: BatchNorm is folded into the convolution before it, ReLU/ReLU6
+is fused into the op, global average pooling becomes AVERAGE_POOL_2D with the
+full HxW filter. Weights are symmetric int8 (per output channel for
+convolutions unless `per_channel=False`, per tensor for fully connected
+layers), biases int32 at input_scale * weight_scale, activations asymmetric
+int8 per tensor over the range that the calibration `method`
+(`edgehdc.quant.calibration`: minmax, percentile, mse) picks from the outputs
+of the folded float model on the calibration set, or over given `ranges`
+(what quantization-aware training exports). Scales are stored float32;
 multipliers are derived later by `edgehdc.quant.arith`.
 """
 
@@ -20,6 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgehdc.data.quantize import round_half_away
+from edgehdc.quant import calibration
+from edgehdc.quant.calibration import choose_quant_params  # noqa: F401  (public here too)
 from edgehdc.models.layers import ConvBNAct, GlobalAvgPool, same_padding
 from edgehdc.quant.ir import (Activation, Conv2DOptions, DepthwiseConv2DOptions,
                               FullyConnectedOptions, Graph, Op, OpKind, Padding,
@@ -27,7 +32,6 @@ from edgehdc.quant.ir import (Activation, Conv2DOptions, DepthwiseConv2DOptions,
 
 INPUT_SCALE = 1.0 / 255.0  # [0, 1] images: real = (q + 128) / 255
 INPUT_ZERO_POINT = -128
-QMIN, QMAX = -128, 127
 
 
 @dataclass
@@ -40,23 +44,36 @@ class _Layer:
     weight: np.ndarray | None = None  # float64 [O, I/groups, kh, kw] or [O, I]
     bias: np.ndarray | None = None  # float64 [O]
     stride: tuple[int, int] = (1, 1)
+    module: nn.Module | None = None  # the ConvBNAct or Linear it came from (QAT re-folds it)
+
+
+def fold_conv_bn(block: ConvBNAct, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight [O, I/groups, kh, kw], bias [O]) of `block.conv` followed by `block.bn` in eval mode.
+
+    weight = w * gamma / sqrt(var + eps), bias = beta + (b - mean) * gamma / sqrt(var + eps),
+    with the running statistics. Differentiable in the parameters, so
+    quantization-aware training can fold in its forward pass.
+    """
+    conv, bn = block.conv, block.bn
+    var, mean = bn.running_var.to(dtype), bn.running_mean.to(dtype)
+    gamma = bn.weight.to(dtype) if bn.affine else torch.ones_like(var)
+    beta = bn.bias.to(dtype) if bn.affine else torch.zeros_like(var)
+    factor = gamma / torch.sqrt(var + bn.eps)
+    bias = conv.bias.to(dtype) if conv.bias is not None else torch.zeros_like(factor)
+    return conv.weight.to(dtype) * factor[:, None, None, None], beta + (bias - mean) * factor
 
 
 def _fold_conv(name: str, block: ConvBNAct) -> _Layer:
-    conv, bn = block.conv, block.bn
+    conv = block.conv
     if conv.groups != 1 and not block.is_depthwise:
         raise ValueError(f"{name}: grouped convolution (groups={conv.groups}) has no int8 op")
     if conv.dilation != (1, 1):
         raise ValueError(f"{name}: dilated convolution is not supported")
-    gamma = bn.weight.detach().double() if bn.affine else torch.ones_like(bn.running_var, dtype=torch.float64)
-    beta = bn.bias.detach().double() if bn.affine else torch.zeros_like(gamma)
-    factor = gamma / torch.sqrt(bn.running_var.double() + bn.eps)
-    bias = conv.bias.detach().double() if conv.bias is not None else torch.zeros_like(factor)
-    weight = conv.weight.detach().double() * factor[:, None, None, None]
-    bias = beta + (bias - bn.running_mean.double()) * factor
+    with torch.no_grad():
+        weight, bias = fold_conv_bn(block, torch.float64)
     act = {nn.ReLU: Activation.RELU, nn.ReLU6: Activation.RELU6}.get(type(block.act), Activation.NONE)
     kind = OpKind.DEPTHWISE_CONV_2D if block.is_depthwise else OpKind.CONV_2D
-    return _Layer(name, kind, act, weight.numpy(), bias.numpy(), tuple(conv.stride))
+    return _Layer(name, kind, act, weight.numpy(), bias.numpy(), tuple(conv.stride), block)
 
 
 def _fold(model: nn.Module) -> tuple[list[_Layer], int]:
@@ -75,7 +92,8 @@ def _fold(model: nn.Module) -> tuple[list[_Layer], int]:
             layers.append(_Layer(name, OpKind.AVERAGE_POOL_2D))
         elif isinstance(m, nn.Linear):
             bias = m.bias.detach().double().numpy() if m.bias is not None else np.zeros(m.out_features)
-            layers.append(_Layer(name, OpKind.FULLY_CONNECTED, weight=m.weight.detach().double().numpy(), bias=bias))
+            layers.append(_Layer(name, OpKind.FULLY_CONNECTED, weight=m.weight.detach().double().numpy(),
+                                 bias=bias, module=m))
         elif isinstance(m, (nn.ReLU, nn.ReLU6)) and layers and layers[-1].activation == Activation.NONE \
                 and layers[-1].kind != OpKind.AVERAGE_POOL_2D:
             layers[-1].activation = Activation.RELU if isinstance(m, nn.ReLU) else Activation.RELU6
@@ -115,25 +133,6 @@ def _forward(layers: list[_Layer], x: torch.Tensor) -> list[torch.Tensor]:
     return outs
 
 
-def choose_quant_params(rmin: float, rmax: float) -> QuantParams:
-    """Asymmetric int8 params for [rmin, rmax], widened to include 0; zero point nudged.
-
-    As TensorFlow's ChooseQuantizationParams: scale = (rmax - rmin) / 255, the
-    zero point is taken from whichever end gives the smaller error, rounded
-    half away from zero and clamped, so real 0 is exactly representable.
-    """
-    if not (np.isfinite(rmin) and np.isfinite(rmax)) or rmin > rmax:
-        raise ValueError(f"invalid calibration range [{rmin}, {rmax}]")
-    rmin, rmax = min(rmin, 0.0), max(rmax, 0.0)
-    if rmin == rmax:  # an all-zero tensor: any scale represents it
-        return QuantParams.per_tensor(1.0, 0)
-    scale = float(np.float32((rmax - rmin) / (QMAX - QMIN)))
-    zp_from_min, zp_from_max = QMIN - rmin / scale, QMAX - rmax / scale
-    err_min, err_max = abs(QMIN) + abs(rmin / scale), abs(QMAX) + abs(rmax / scale)
-    zp = zp_from_min if err_min < err_max else zp_from_max
-    return QuantParams.per_tensor(scale, int(np.clip(round_half_away(zp), QMIN, QMAX)))
-
-
 def _symmetric_scale(w: np.ndarray, axis: int | None) -> np.ndarray:
     """max|w| / 127 per channel (`axis`) or per tensor (None); an all-zero channel gets 1.0."""
     if axis is None:
@@ -162,45 +161,93 @@ def _quantize_bias(b: np.ndarray, input_scale: np.float32, w_scale: np.ndarray) 
     return q.astype(np.int32), QuantParams(scale, np.zeros(scale.size, np.int64), 0)
 
 
-def _calibrate(layers: list[_Layer], x: np.ndarray, batch_size: int = 256) -> list[tuple[float, float]]:
-    """(min, max) of every layer's output over the calibration set."""
-    lo = [np.inf] * len(layers)
-    hi = [-np.inf] * len(layers)
+def _batches(layers: list[_Layer], x: np.ndarray, batch_size: int = 256):
+    """Yield the folded float outputs of every layer, one calibration batch at a time."""
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(0, 3, 1, 2)
     with torch.no_grad():
         for i in range(0, len(xt), batch_size):
-            for k, out in enumerate(_forward(layers, xt[i:i + batch_size])):
-                lo[k] = min(lo[k], float(out.min()))
-                hi[k] = max(hi[k], float(out.max()))
-    return list(zip(lo, hi))
+            yield [out.numpy() for out in _forward(layers, xt[i:i + batch_size])]
 
 
-def quantize(model: nn.Module, calibration_x: np.ndarray, method: str = "minmax") -> Graph:
-    """Int8 IR graph of `model` calibrated on float NHWC samples in [0, 1].
+def _calibrate(layers: list[_Layer], x: np.ndarray, method: str = "minmax",
+               bins: int = calibration.DEFAULT_BINS, **options) -> list[tuple[float, float]]:
+    """Range of every layer's output over the calibration set, by `method`.
 
-    inputs = [image int8 [1, H, W, C], scale 1/255, zero point -128];
-    outputs = [embedding int8 [1, F], logits int8 [1, num_classes]].
-    The model is read in eval mode and left unchanged.
+    A first pass finds each tensor's [min, max]; other methods take a second
+    pass that histograms the outputs over it.
     """
-    if method != "minmax":
-        raise ValueError(f"unknown calibration method {method!r}; supported: 'minmax'")
+    calibration.check_method(method, options)
+    lo = [np.inf] * len(layers)
+    hi = [-np.inf] * len(layers)
+    for outs in _batches(layers, x):
+        for k, out in enumerate(outs):
+            lo[k], hi[k] = min(lo[k], float(out.min())), max(hi[k], float(out.max()))
+    if method == "minmax":
+        return list(zip(lo, hi))
+    hists: list[calibration.Histogram | None] = [None] * len(layers)
+    for outs in _batches(layers, x):
+        for k, out in enumerate(outs):
+            h = calibration.Histogram.of(out, bins, (lo[k], hi[k]))
+            hists[k] = h if hists[k] is None else hists[k] + h
+    return [calibration.choose_range(method, h, **options) for h in hists]
+
+
+def _check_calibration_x(calibration_x: np.ndarray) -> np.ndarray:
     x = np.asarray(calibration_x)
     if x.ndim != 4 or len(x) == 0:
         raise ValueError(f"calibration_x must be NHWC samples [N, H, W, C] with N > 0, got {x.shape}")
     if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1:
         raise ValueError("calibration_x values must lie in [0, 1]")
+    return x
+
+
+def calibrate(model: nn.Module, calibration_x: np.ndarray, method: str = "minmax",
+              **options) -> list[tuple[float, float]]:
+    """Real range (lo, hi) of each folded op's output of `model` on float NHWC samples in [0, 1].
+
+    One range per op of the int8 graph, in order (the global pool's is
+    unused: it keeps its input's quantization). `method` and `options` as in
+    `edgehdc.quant.calibration` (e.g. `percentile=99.9`, `grid=64`, `bins=2048`).
+    """
+    x = _check_calibration_x(calibration_x)
+    was_training = model.training
+    model.eval()
+    try:
+        layers, _ = _fold(model)
+        return _calibrate(layers, x, method, **options)
+    finally:
+        model.train(was_training)
+
+
+def quantize(model: nn.Module, calibration_x: np.ndarray, method: str = "minmax", *,
+             per_channel: bool = True, ranges: list[tuple[float, float]] | None = None,
+             **options) -> Graph:
+    """Int8 IR graph of `model` calibrated on float NHWC samples in [0, 1].
+
+    inputs = [image int8 [1, H, W, C], scale 1/255, zero point -128];
+    outputs = [embedding int8 [1, F], logits int8 [1, num_classes]].
+    `method` picks the activation ranges ("minmax" | "percentile" | "mse",
+    `options` go to it, see `calibrate`), unless `ranges` (one per op, as
+    `calibrate` returns them) are given. `per_channel=False` quantizes
+    convolution weights per tensor. The model is read in eval mode and left
+    unchanged.
+    """
+    x = _check_calibration_x(calibration_x)
     was_training = model.training
     model.eval()
     try:
         layers, embedding = _fold(model)
-        ranges = _calibrate(layers, x)
+        if ranges is None:
+            ranges = _calibrate(layers, x, method, **options)
     finally:
         model.train(was_training)
-    return _build_graph(layers, ranges, x.shape[1:], embedding)
+    if len(ranges) != len(layers):
+        raise ValueError(f"got {len(ranges)} ranges for {len(layers)} ops")
+    return _build_graph(layers, ranges, x.shape[1:], embedding, per_channel)
 
 
 def _build_graph(layers: list[_Layer], ranges: list[tuple[float, float]],
-                 sample_shape: tuple[int, int, int], embedding: int) -> Graph:
+                 sample_shape: tuple[int, int, int], embedding: int, per_channel: bool = True) -> Graph:
     g = Graph()
     cur = g.add_tensor(Tensor("input", (1, *sample_shape), "int8",
                               QuantParams.per_tensor(INPUT_SCALE, INPUT_ZERO_POINT)))
@@ -210,7 +257,7 @@ def _build_graph(layers: list[_Layer], ranges: list[tuple[float, float]],
         if layer.kind == OpKind.AVERAGE_POOL_2D:
             cur = _add_global_pool(g, layer, cur)
         else:
-            cur = _add_weighted(g, layer, cur, choose_quant_params(rmin, rmax))
+            cur = _add_weighted(g, layer, cur, choose_quant_params(rmin, rmax), per_channel)
         outputs.append(cur)
     g.outputs = [outputs[embedding], outputs[-1]]
     return g
@@ -229,7 +276,7 @@ def _add_global_pool(g: Graph, layer: _Layer, src: int) -> int:
     return out
 
 
-def _add_weighted(g: Graph, layer: _Layer, src: int, out_quant: QuantParams) -> int:
+def _add_weighted(g: Graph, layer: _Layer, src: int, out_quant: QuantParams, per_channel: bool = True) -> int:
     """CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED with its int8 weights and int32 bias."""
     x = g.tensors[src]
     _, h, w, c = _nhwc(x.shape)
@@ -246,10 +293,11 @@ def _add_weighted(g: Graph, layer: _Layer, src: int, out_quant: QuantParams) -> 
         (sh, sw) = layer.stride
         out_shape = (1, -(-h // sh), -(-w // sw), cout)  # SAME: ceil(size / stride)
         if layer.kind == OpKind.CONV_2D:
-            wq, wquant = _quantize_weights(layer.weight.transpose(0, 2, 3, 1), 0)  # OIHW -> OHWI
+            wq, wquant = _quantize_weights(layer.weight.transpose(0, 2, 3, 1), 0 if per_channel else None)  # OHWI
             options = Conv2DOptions(layer.stride, Padding.SAME, layer.activation)
         else:
-            wq, wquant = _quantize_weights(layer.weight.transpose(1, 2, 3, 0), 3)  # (CM)1HW -> 1HW(CM)
+            wq, wquant = _quantize_weights(layer.weight.transpose(1, 2, 3, 0),
+                                           3 if per_channel else None)  # (CM)1HW -> 1HW(CM)
             options = DepthwiseConv2DOptions(layer.stride, Padding.SAME, layer.activation,
                                              depth_multiplier=cout // c)
     bq, bquant = _quantize_bias(layer.bias, x.quant.scale[0], wquant.scale)
