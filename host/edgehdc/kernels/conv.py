@@ -31,9 +31,7 @@ def conv2d_s8(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None, p: Co
     if in_c != x.shape[3]:
         raise ValueError(f"conv2d_s8: weights {weights.shape} need {in_c} input channels, got {x.shape[3]}")
     args = _common_args(x, bias, p, out_c, "conv2d_s8")
-    # HWIO keeps the innermost loop (output channels) contiguous.
-    w_hwio = np.ascontiguousarray(weights.transpose(1, 2, 3, 0))
-    return _conv2d(x, w_hwio, *args)
+    return _conv2d(x, np.ascontiguousarray(weights), *args)
 
 
 def depthwise_conv2d_s8(
@@ -68,30 +66,32 @@ def _common_args(x, bias, p: ConvParams, out_c: int, what: str) -> tuple:
 
 @njit(cache=True)
 def _conv2d(x, w, bias, mult, shift, in_off, out_off, sh, sw, ph, pw, dh, dw, act_min, act_max, out_h, out_w):
+    # Per output pixel: gather the window (x + input_offset, 0 for padding) into
+    # one int16 row, then one int32 dot product per output channel against the
+    # OHWI weights viewed as [O, KH*KW*C]. Contiguous dot products vectorise;
+    # int32 accumulation wraps exactly like TFLM's int32 accumulator.
     n_b, in_h, in_w, in_c = x.shape
-    kh, kw, _, out_c = w.shape
+    out_c, kh, kw, _ = w.shape
+    w2 = w.reshape(out_c, kh * kw * in_c)
+    col = np.empty(kh * kw * in_c, np.int16)
     y = np.empty((n_b, out_h, out_w, out_c), np.int8)
-    acc = np.empty(out_c, np.int64)
     for b in range(n_b):
         for oy in range(out_h):
             for ox in range(out_w):
-                acc[:] = 0
+                k = 0
                 for ky in range(kh):
                     iy = oy * sh - ph + ky * dh
-                    if iy < 0 or iy >= in_h:
-                        continue
                     for kx in range(kw):
                         ix = ox * sw - pw + kx * dw
-                        if ix < 0 or ix >= in_w:
-                            continue
+                        inside = 0 <= iy < in_h and 0 <= ix < in_w
                         for c in range(in_c):
-                            xv = np.int64(x[b, iy, ix, c]) + in_off
-                            for o in range(out_c):
-                                acc[o] += w[ky, kx, c, o] * xv
+                            col[k] = np.int16(x[b, iy, ix, c]) + in_off if inside else 0
+                            k += 1
                 for o in range(out_c):
-                    y[b, oy, ox, o] = requantize_s8(
-                        acc[o] + bias[o], mult[o], shift[o], out_off, act_min, act_max
-                    )
+                    acc = np.int32(0)
+                    for j in range(col.size):
+                        acc += np.int32(w2[o, j]) * np.int32(col[j])
+                    y[b, oy, ox, o] = requantize_s8(acc + bias[o], mult[o], shift[o], out_off, act_min, act_max)
     return y
 
 

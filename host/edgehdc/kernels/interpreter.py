@@ -24,29 +24,48 @@ from edgehdc.quant.ir import Graph, Op, OpKind
 _NP_DTYPES = {"int8": np.int8, "float32": np.float32}
 
 
-def run(graph: Graph, x: np.ndarray, keep_all: bool = False) -> list[np.ndarray] | dict[int, np.ndarray]:
-    """Outputs of `graph` for input `x` (int8, or float32 for a float-input graph).
+class Interpreter:
+    """A graph prepared once (every op lowered to its integer parameters), then run many times.
 
-    Returns the graph outputs in order, or with `keep_all` a dict
-    {tensor_index: array} of every activation tensor (input included).
-    A sample given without its batch dimension gets results without it too.
+    Like TFLM's Prepare/Invoke split: `lower()` is Python and costs about as
+    much as the kernels on small models, so repeated inference should keep one
+    Interpreter. The graph must not change after it is prepared.
     """
-    if len(graph.inputs) != 1:
-        raise ValueError(f"run() supports graphs with one input, this one has {len(graph.inputs)}")
-    x, batched = _as_batch(graph, np.asarray(x))
-    values: dict[int, np.ndarray] = {graph.inputs[0]: x}
-    for i, op in enumerate(graph.ops):
-        kind = OpKind(op.kind)
-        args = [_operand(graph, values, t, i, op) for t in op.inputs[:_DATA_INPUTS.get(kind, 1)]]
-        values[op.outputs[0]] = _RUNNERS[kind](graph, op, lower(graph, op), *args)
-    if not batched:
-        values = {k: v[0] for k, v in values.items()}
-    if keep_all:
-        return values
-    missing = [o for o in graph.outputs if o not in values]
-    if missing:
-        raise ValueError(f"graph outputs {missing} are not produced by any op")
-    return [values[o] for o in graph.outputs]
+
+    def __init__(self, graph: Graph, runners: dict | None = None):
+        """`runners` maps op kinds to (graph, op, params, *operands) -> output; default: the Numba kernels."""
+        if len(graph.inputs) != 1:
+            raise ValueError(f"the interpreter supports graphs with one input, this one has {len(graph.inputs)}")
+        self.graph = graph
+        self._runners = _RUNNERS if runners is None else runners
+        self._plan = [(i, op, OpKind(op.kind), lower(graph, op)) for i, op in enumerate(graph.ops)]
+
+    def run(self, x: np.ndarray, keep_all: bool = False) -> list[np.ndarray] | dict[int, np.ndarray]:
+        """Outputs of the graph for input `x` (int8, or float32 for a float-input graph).
+
+        Returns the graph outputs in order, or with `keep_all` a dict
+        {tensor_index: array} of every activation tensor (input included).
+        A sample given without its batch dimension gets results without it too.
+        """
+        graph = self.graph
+        x, batched = _as_batch(graph, np.asarray(x))
+        values: dict[int, np.ndarray] = {graph.inputs[0]: x}
+        for i, op, kind, params in self._plan:
+            args = [_operand(graph, values, t, i, op) for t in op.inputs[:_DATA_INPUTS.get(kind, 1)]]
+            values[op.outputs[0]] = self._runners[kind](graph, op, params, *args)
+        if not batched:
+            values = {k: v[0] for k, v in values.items()}
+        if keep_all:
+            return values
+        missing = [o for o in graph.outputs if o not in values]
+        if missing:
+            raise ValueError(f"graph outputs {missing} are not produced by any op")
+        return [values[o] for o in graph.outputs]
+
+
+def run(graph: Graph, x: np.ndarray, keep_all: bool = False) -> list[np.ndarray] | dict[int, np.ndarray]:
+    """One-shot `Interpreter(graph).run(x, keep_all)`: prepares the graph on every call."""
+    return Interpreter(graph).run(x, keep_all)
 
 
 def _operand(graph: Graph, values: dict, index: int, op_index: int, op: Op) -> np.ndarray:

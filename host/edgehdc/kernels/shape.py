@@ -44,7 +44,6 @@ def _pad(x, before, after, value):
                  c + before[3] + after[3]), value, np.int8)
     for b in range(n):
         for i in range(h):
-            for j in range(w):
-                for k in range(c):
-                    y[b + before[0], i + before[1], j + before[2], k + before[3]] = x[b, i, j, k]
+            # Whole rows of W*C values at a time: a copy the compiler turns into memmove.
+            y[b + before[0], i + before[1], before[2]:before[2] + w, before[3]:before[3] + c] = x[b, i]
     return y
