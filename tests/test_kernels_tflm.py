@@ -7,6 +7,8 @@ interpreter on the same random batch, and compares the int8 outputs exactly.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -184,6 +186,20 @@ def test_depthwise_conv2d_matches_tflm(case):
     g = weighted_graph(rng, OpKind.DEPTHWISE_CONV_2D, (1, h, w, c), (1, kh, kw, c * m), (1, oh, ow, c * m), opts, 3, gain)
     y = assert_matches_tflm(g, rng, near_zero_point(g, gain))
     assert len(np.unique(y)) > 2
+
+
+def test_bias_less_depthwise_is_refused_before_tflm_crashes_and_equals_zero_bias():
+    # tflite-micro 0.dev20261023 segfaults loading a DEPTHWISE_CONV_2D without bias.
+    g = weighted_graph(np.random.default_rng(7), OpKind.DEPTHWISE_CONV_2D, (1, 5, 5, 4), (1, 3, 3, 4),
+                       (1, 5, 5, 4), DepthwiseConv2DOptions(), 3, 1.0, bias=False)
+    with pytest.raises(ValueError, match="DEPTHWISE_CONV_2D without a bias"):
+        TflmOracle(to_tflite(g))
+    with_zero = copy.deepcopy(g)
+    x_q, w_q = (with_zero.tensors[i].quant for i in with_zero.ops[0].inputs[:2])
+    b_q = QuantParams((x_q.scale[0] * w_q.scale).astype(np.float32), np.zeros(4, np.int64), 0)
+    with_zero.ops[0].inputs.append(with_zero.add_tensor(Tensor("b", (4,), "int32", b_q, np.zeros(4, np.int32))))
+    x = random_batch(np.random.default_rng(1), (4, 5, 5, 4))
+    np.testing.assert_array_equal(interpreter.run(g, x)[0], TflmOracle(to_tflite(with_zero)).run(x)[0])
 
 
 # -- FULLY_CONNECTED -------------------------------------------------------------

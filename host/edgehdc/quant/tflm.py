@@ -12,9 +12,25 @@ from __future__ import annotations
 
 import numpy as np
 from tflite_micro.python.tflite_micro import runtime
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 # kPreserveAllTensors gives every tensor its own arena slot; leave ample room.
 _ARENA_MARGIN = 1 << 20
+
+
+class _KnownCrash(Exception):
+    pass
+
+
+def _refuse_known_crashes(model, sub) -> None:
+    """Raise before TFLM sees a model that would take the whole process down."""
+    for n, op in enumerate(sub.operators):
+        code = model.operatorCodes[op.opcodeIndex]
+        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+        inputs = list(op.inputs) if op.inputs is not None else []
+        if builtin == fb.BuiltinOperator.DEPTHWISE_CONV_2D and (len(inputs) < 3 or inputs[2] < 0):
+            # Seen with tflite-micro 0.dev20261023: a segfault while loading.
+            raise _KnownCrash(f"operator {n}: TFLM crashes on DEPTHWISE_CONV_2D without a bias; give it a zero bias")
 
 
 class TflmOracle:
@@ -25,11 +41,14 @@ class TflmOracle:
         try:
             model = runtime.convert_bytearray_to_object(model_bytes)
             sub = model.subgraphs[0]
+            _refuse_known_crashes(model, sub)
             self._interp = runtime.Interpreter.from_bytes(
                 model_bytes,
                 arena_size=arena_size if arena_size is not None else 10 * len(model_bytes) + _ARENA_MARGIN,
                 intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors,
             )
+        except _KnownCrash as e:
+            raise ValueError(str(e)) from None
         except Exception as e:  # flatbuffers errors on bad bytes, RuntimeError from TFLM
             raise ValueError(f"TFLM could not load the model: {type(e).__name__}: {e}") from None
         if len(sub.inputs) != 1:
