@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgehdc.kernels.conv import conv2d_s8, depthwise_conv2d_s8
+from edgehdc.kernels.conv import depthwise_conv2d_s8, prepare_conv2d_s8
 from edgehdc.kernels.elementwise import add_s8, relu_s8
 from edgehdc.kernels.fully_connected import fully_connected_s8
 from edgehdc.kernels.pooling import avg_pool2d_s8, max_pool2d_s8
@@ -38,7 +38,15 @@ class Interpreter:
             raise ValueError(f"the interpreter supports graphs with one input, this one has {len(graph.inputs)}")
         self.graph = graph
         self._runners = _RUNNERS if runners is None else runners
-        self._plan = [(i, op, OpKind(op.kind), lower(graph, op)) for i, op in enumerate(graph.ops)]
+        self._plan = [(i, op, OpKind(op.kind)) for i, op in enumerate(graph.ops)]
+        self._calls = [self._prepare(op, kind, lower(graph, op)) for _, op, kind in self._plan]
+
+    def _prepare(self, op: Op, kind: OpKind, params):
+        """data operands -> output for one op; a runner with `prepare` does its constant work here, once."""
+        runner, graph = self._runners[kind], self.graph
+        if hasattr(runner, "prepare"):
+            return runner.prepare(graph, op, params)
+        return lambda *args: runner(graph, op, params, *args)
 
     def run(self, x: np.ndarray, keep_all: bool = False) -> list[np.ndarray] | dict[int, np.ndarray]:
         """Outputs of the graph for input `x` (int8, or float32 for a float-input graph).
@@ -50,9 +58,9 @@ class Interpreter:
         graph = self.graph
         x, batched = _as_batch(graph, np.asarray(x))
         values: dict[int, np.ndarray] = {graph.inputs[0]: x}
-        for i, op, kind, params in self._plan:
+        for (i, op, kind), call in zip(self._plan, self._calls):
             args = [_operand(graph, values, t, i, op) for t in op.inputs[:_DATA_INPUTS.get(kind, 1)]]
-            values[op.outputs[0]] = self._runners[kind](graph, op, params, *args)
+            values[op.outputs[0]] = call(*args)
         if not batched:
             values = {k: v[0] for k, v in values.items()}
         if keep_all:
@@ -92,10 +100,18 @@ def _as_batch(graph: Graph, x: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def _conv(graph, op, p, x):
+    return _prepare_conv(graph, op, p)(x)
+
+
+def _prepare_conv(graph, op, p):
     weights = graph.tensors[op.inputs[1]].data
     bias = graph.tensors[op.inputs[2]].data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-    conv = conv2d_s8 if OpKind(op.kind) is OpKind.CONV_2D else depthwise_conv2d_s8
-    return conv(x, weights, bias, p)
+    if OpKind(op.kind) is OpKind.CONV_2D:
+        return prepare_conv2d_s8(weights, bias, p)  # weights re-laid out once per graph
+    return lambda x: depthwise_conv2d_s8(x, weights, bias, p)
+
+
+_conv.prepare = _prepare_conv
 
 
 def _fully_connected(graph, op, p, x):
