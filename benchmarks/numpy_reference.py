@@ -14,10 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from edgehdc.data.quantize import round_half_away
 from edgehdc.kernels import _checks
 from edgehdc.kernels.interpreter import Interpreter
-from edgehdc.kernels.requantize import check_multipliers
+from edgehdc.kernels.quantize import quantize_f32_s8  # already plain NumPy
 from edgehdc.quant.arith import (
     AddParams,
     ConvParams,
@@ -115,27 +114,15 @@ def fully_connected_s8(
     x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None, p: FullyConnectedParams
 ) -> np.ndarray:
     """int8[N,IN] x int8[OUT,IN]^T (+ int32[OUT]) -> int8[N,OUT]; see edgehdc.kernels.fully_connected."""
-    x = _checks.int8_array(x, 2, "fully_connected_s8 input")
-    weights = _checks.int8_array(weights, 2, "fully_connected_s8 weights")
-    out_n, in_n = weights.shape
-    if x.shape[1] != in_n or in_n < 1:
-        raise ValueError(f"fully_connected_s8: input {x.shape} does not match weights {weights.shape}")
-    _checks.act_range(p.act_min, p.act_max, "fully_connected_s8")
-    mult, shift = check_multipliers(p.multiplier, p.shift, out_n, "fully_connected_s8")
-    bias = _checks.bias_array(bias, out_n, "fully_connected_s8")
+    x, weights, bias, mult, shift = _checks.fully_connected_args(x, weights, bias, p)
     acc = (x.astype(np.int64) + p.input_offset) @ weights.T.astype(np.int64) + bias
     return requantize_s8(acc, mult, shift, p.output_offset, p.act_min, p.act_max)
 
 
 def _conv_checks(x, bias, p: ConvParams, out_c: int, what: str):
-    _checks.positive(what, stride_h=p.stride_h, stride_w=p.stride_w, dilation_h=p.dilation_h,
-                     dilation_w=p.dilation_w, out_h=p.out_h, out_w=p.out_w)
-    _checks.non_negative(what, pad_h=p.pad_h, pad_w=p.pad_w)
-    _checks.act_range(p.act_min, p.act_max, what)
-    if min(x.shape[1:]) < 1:
-        raise ValueError(f"{what}: empty input {x.shape}")
-    mult, shift = check_multipliers(p.multiplier, p.shift, out_c, what)
-    return _checks.bias_array(bias, out_c, what).astype(np.int64), mult, shift
+    _checks.not_empty(x, what)
+    bias, mult, shift = _checks.conv_params(bias, p, out_c, what)
+    return bias.astype(np.int64), mult, shift
 
 
 def _windows(x: np.ndarray, p: ConvParams, kh: int, kw: int) -> np.ndarray:
@@ -161,7 +148,7 @@ def _padded(x: np.ndarray, fill, pad_h: int, pad_w: int, need_h: int, need_w: in
 
 def avg_pool2d_s8(x: np.ndarray, p: PoolParams) -> np.ndarray:
     """int8[N,H,W,C] -> int8[N,OH,OW,C]: mean over the in-image cells, halves away from zero."""
-    x = _pool_checks(x, p, "avg_pool2d_s8")
+    x = _checks.pool_input(x, p, "avg_pool2d_s8")
     total = _pool_windows(x.astype(np.int64), 0, p).sum(axis=(4, 5))
     ones = np.ones((1, *x.shape[1:3], 1), np.int64)
     count = _pool_windows(ones, 0, p).sum(axis=(4, 5))
@@ -172,25 +159,10 @@ def avg_pool2d_s8(x: np.ndarray, p: PoolParams) -> np.ndarray:
 
 def max_pool2d_s8(x: np.ndarray, p: PoolParams) -> np.ndarray:
     """int8[N,H,W,C] -> int8[N,OH,OW,C]: max over the in-image cells."""
-    x = _pool_checks(x, p, "max_pool2d_s8")
+    x = _checks.pool_input(x, p, "max_pool2d_s8")
     # int16 padding below every int8 value is never the max: each window touches the image.
     largest = _pool_windows(x.astype(np.int16), -129, p).max(axis=(4, 5))
     return np.clip(largest, p.act_min, p.act_max).astype(np.int8)
-
-
-def _pool_checks(x, p: PoolParams, what: str) -> np.ndarray:
-    x = _checks.int8_array(x, 4, f"{what} input")
-    _checks.positive(what, filter_h=p.filter_h, filter_w=p.filter_w, stride_h=p.stride_h,
-                     stride_w=p.stride_w, out_h=p.out_h, out_w=p.out_w)
-    _checks.non_negative(what, pad_h=p.pad_h, pad_w=p.pad_w)
-    _checks.act_range(p.act_min, p.act_max, what)
-    for size, out, stride, pad, filt, axis in (
-        (x.shape[1], p.out_h, p.stride_h, p.pad_h, p.filter_h, "height"),
-        (x.shape[2], p.out_w, p.stride_w, p.pad_w, p.filter_w, "width"),
-    ):
-        if pad >= filt or (out - 1) * stride - pad >= size:
-            raise ValueError(f"{what}: a window along {axis} lies entirely outside the input")
-    return x
 
 
 def _pool_windows(x: np.ndarray, fill, p: PoolParams) -> np.ndarray:
@@ -309,17 +281,6 @@ def softmax_s8(x: np.ndarray, p: SoftmaxParams) -> np.ndarray:
 # -- QUANTIZE, DEQUANTIZE, MEAN, RESHAPE, PAD ------------------------------------------------
 
 
-def quantize_f32_s8(x: np.ndarray, p: QuantizeParams) -> np.ndarray:
-    """float32 -> int8: clamp(round_half_away(x / scale) + zero_point), in float32 like TFLM."""
-    if not isinstance(x, np.ndarray) or x.dtype != np.float32:
-        raise ValueError("quantize_f32_s8 input must be a float32 array")
-    if not np.isfinite(p.scale) or p.scale <= 0:
-        raise ValueError(f"quantize_f32_s8: scale must be positive, got {p.scale}")
-    with np.errstate(over="ignore", invalid="ignore"):
-        q = np.nan_to_num(round_half_away(x / np.float32(p.scale)).astype(np.float64), nan=0.0)
-    return np.clip(q + p.zero_point, -128, 127).astype(np.int8)
-
-
 def requantize_s8_s8(x: np.ndarray, p: RequantizeParams) -> np.ndarray:
     """int8 -> int8 from the input's scale and zero point to the output's."""
     if not isinstance(x, np.ndarray) or x.dtype != np.int8:
@@ -361,12 +322,7 @@ def reshape(x: np.ndarray, p: ReshapeParams) -> np.ndarray:
 
 def pad_s8(x: np.ndarray, p: PadParams) -> np.ndarray:
     """int8 rank <= 4, padded with p.pad_value; p.before/p.after per dimension."""
-    if not isinstance(x, np.ndarray) or x.dtype != np.int8 or not 1 <= x.ndim <= 4:
-        raise ValueError("pad_s8 input must be an int8 array of rank 1..4")
-    if len(p.before) != x.ndim or len(p.after) != x.ndim or min(*p.before, *p.after) < 0:
-        raise ValueError(f"pad_s8: paddings {p.before}/{p.after} do not fit rank {x.ndim}")
-    if not -128 <= p.pad_value <= 127:
-        raise ValueError(f"pad_s8: pad value {p.pad_value} is not int8")
+    _checks.pad_input(x, p)
     return np.pad(x, list(zip(p.before, p.after)), constant_values=np.int8(p.pad_value))
 
 

@@ -15,7 +15,7 @@ except ImportError:  # an editable install made before bindings/ existed does no
 
 from edgehdc import kernels as nb
 from edgehdc.hdc import Centroid, SignProjection
-from edgehdc.kernels.hdc import hamming_distances, hdc_encode
+from edgehdc.kernels.hdc import hdc_encode
 from edgehdc.quant.arith import ConvParams, FullyConnectedParams, PoolParams
 from edgehdc_bindings import structs as S
 

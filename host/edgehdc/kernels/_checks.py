@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgehdc.kernels.requantize import check_multipliers
+
 
 def int8_array(x, ndim: int, what: str) -> np.ndarray:
     if not isinstance(x, np.ndarray) or x.dtype != np.int8 or x.ndim != ndim:
@@ -36,3 +38,58 @@ def non_negative(what: str, **values: int) -> None:
     for name, v in values.items():
         if v < 0:
             raise ValueError(f"{what}: {name} must be >= 0, got {v}")
+
+
+def conv_params(bias, p, out_c: int, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checks a ConvParams for `out_c` output channels; returns (bias int32, multiplier, shift)."""
+    positive(what, stride_h=p.stride_h, stride_w=p.stride_w, dilation_h=p.dilation_h,
+             dilation_w=p.dilation_w, out_h=p.out_h, out_w=p.out_w)
+    non_negative(what, pad_h=p.pad_h, pad_w=p.pad_w)
+    act_range(p.act_min, p.act_max, what)
+    mult, shift = check_multipliers(p.multiplier, p.shift, out_c, what)
+    return bias_array(bias, out_c, what), mult, shift
+
+
+def not_empty(x: np.ndarray, what: str) -> None:
+    if min(x.shape[1:]) < 1:
+        raise ValueError(f"{what}: empty input {x.shape}")
+
+
+def fully_connected_args(x, weights, bias, p, what: str = "fully_connected_s8") -> tuple:
+    """Checks FULLY_CONNECTED operands; returns (x, weights, bias int32, multiplier, shift)."""
+    x = int8_array(x, 2, f"{what} input")
+    weights = int8_array(weights, 2, f"{what} weights")
+    out_n, in_n = weights.shape
+    if x.shape[1] != in_n or in_n < 1:
+        raise ValueError(f"{what}: input {x.shape} does not match weights {weights.shape}")
+    act_range(p.act_min, p.act_max, what)
+    mult, shift = check_multipliers(p.multiplier, p.shift, out_n, what)
+    return x, weights, bias_array(bias, out_n, what), mult, shift
+
+
+def pool_input(x, p, what: str) -> np.ndarray:
+    """Checks a pooling input against its PoolParams; every window must touch the image
+    (an empty window has no average, and TFLM refuses it)."""
+    x = int8_array(x, 4, f"{what} input")
+    positive(what, filter_h=p.filter_h, filter_w=p.filter_w, stride_h=p.stride_h,
+             stride_w=p.stride_w, out_h=p.out_h, out_w=p.out_w)
+    non_negative(what, pad_h=p.pad_h, pad_w=p.pad_w)
+    act_range(p.act_min, p.act_max, what)
+    for size, out, stride, pad, filt, axis in (
+        (x.shape[1], p.out_h, p.stride_h, p.pad_h, p.filter_h, "height"),
+        (x.shape[2], p.out_w, p.stride_w, p.pad_w, p.filter_w, "width"),
+    ):
+        if pad >= filt or (out - 1) * stride - pad >= size:
+            raise ValueError(f"{what}: a window along {axis} lies entirely outside the input")
+    return x
+
+
+def pad_input(x, p) -> np.ndarray:
+    """Checks a PAD input (int8, rank 1..4) against its PadParams."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.int8 or not 1 <= x.ndim <= 4:
+        raise ValueError("pad_s8 input must be an int8 array of rank 1..4")
+    if len(p.before) != x.ndim or len(p.after) != x.ndim or min(*p.before, *p.after) < 0:
+        raise ValueError(f"pad_s8: paddings {p.before}/{p.after} do not fit rank {x.ndim}")
+    if not -128 <= p.pad_value <= 127:
+        raise ValueError(f"pad_s8: pad value {p.pad_value} is not int8")
+    return x

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from edgehdc.kernels import _checks
-from edgehdc.kernels.requantize import check_multipliers, requantize_s8
+from edgehdc.kernels.requantize import requantize_s8
 from edgehdc.quant.arith import ConvParams
 
 
@@ -45,7 +45,7 @@ def prepare_conv2d_s8(weights: np.ndarray, bias: np.ndarray | None, p: ConvParam
         x = _checks.int8_array(x, 4, "conv2d_s8 input")
         if x.shape[3] != in_c:
             raise ValueError(f"conv2d_s8: weights {weights.shape} need {in_c} input channels, got {x.shape[3]}")
-        _check_not_empty(x, "conv2d_s8")
+        _checks.not_empty(x, "conv2d_s8")
         return kernel(x, w, *args)
 
     return run
@@ -64,7 +64,7 @@ def depthwise_conv2d_s8(
             f"depthwise_conv2d_s8: weights {weights.shape} must be [1, KH, KW, "
             f"{x.shape[3]} * {p.depth_multiplier}]"
         )
-    _check_not_empty(x, "depthwise_conv2d_s8")
+    _checks.not_empty(x, "depthwise_conv2d_s8")
     args = _common_args(bias, p, out_c, "depthwise_conv2d_s8")
     return _depthwise_conv2d(x, weights[0], p.depth_multiplier, *args)
 
@@ -75,18 +75,8 @@ def depthwise_conv2d_s8(
 _DOT_MIN_K = 256
 
 
-def _check_not_empty(x: np.ndarray, what: str) -> None:
-    if x.shape[1] < 1 or x.shape[2] < 1 or x.shape[3] < 1:
-        raise ValueError(f"{what}: empty input {x.shape}")
-
-
 def _common_args(bias, p: ConvParams, out_c: int, what: str) -> tuple:
-    _checks.positive(what, stride_h=p.stride_h, stride_w=p.stride_w, dilation_h=p.dilation_h,
-                     dilation_w=p.dilation_w, out_h=p.out_h, out_w=p.out_w)
-    _checks.non_negative(what, pad_h=p.pad_h, pad_w=p.pad_w)
-    _checks.act_range(p.act_min, p.act_max, what)
-    mult, shift = check_multipliers(p.multiplier, p.shift, out_c, what)
-    bias = _checks.bias_array(bias, out_c, what)
+    bias, mult, shift = _checks.conv_params(bias, p, out_c, what)
     return (bias, mult, shift, p.input_offset, p.output_offset, p.stride_h, p.stride_w,
             p.pad_h, p.pad_w, p.dilation_h, p.dilation_w, p.act_min, p.act_max, p.out_h, p.out_w)
 

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from edgehdc.kernels import _checks
-from edgehdc.kernels.requantize import check_multipliers, requantize_s8
+from edgehdc.kernels.requantize import requantize_s8
 from edgehdc.quant.arith import FullyConnectedParams
 
 
@@ -23,14 +23,7 @@ def fully_connected_s8(
     x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None, p: FullyConnectedParams
 ) -> np.ndarray:
     """int8[N,IN] x int8[OUT,IN]^T (+ int32[OUT]) -> int8[N,OUT]."""
-    x = _checks.int8_array(x, 2, "fully_connected_s8 input")
-    weights = _checks.int8_array(weights, 2, "fully_connected_s8 weights")
-    out_n, in_n = weights.shape
-    if x.shape[1] != in_n or in_n < 1:
-        raise ValueError(f"fully_connected_s8: input {x.shape} does not match weights {weights.shape}")
-    _checks.act_range(p.act_min, p.act_max, "fully_connected_s8")
-    mult, shift = check_multipliers(p.multiplier, p.shift, out_n, "fully_connected_s8")
-    bias = _checks.bias_array(bias, out_n, "fully_connected_s8")
+    x, weights, bias, mult, shift = _checks.fully_connected_args(x, weights, bias, p)
     return _fully_connected(x, weights, bias, mult, shift, p.input_offset, p.output_offset,
                             p.act_min, p.act_max)
 

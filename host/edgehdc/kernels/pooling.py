@@ -22,32 +22,16 @@ from edgehdc.quant.arith import PoolParams
 
 def avg_pool2d_s8(x: np.ndarray, p: PoolParams) -> np.ndarray:
     """int8[N,H,W,C] -> int8[N,OH,OW,C], mean of each window, rounded half away from zero."""
-    x = _check(x, p, "avg_pool2d_s8")
+    x = _checks.pool_input(x, p, "avg_pool2d_s8")
     return _pool(x, p.filter_h, p.filter_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
                  p.act_min, p.act_max, p.out_h, p.out_w, False)
 
 
 def max_pool2d_s8(x: np.ndarray, p: PoolParams) -> np.ndarray:
     """int8[N,H,W,C] -> int8[N,OH,OW,C], max of each window."""
-    x = _check(x, p, "max_pool2d_s8")
+    x = _checks.pool_input(x, p, "max_pool2d_s8")
     return _pool(x, p.filter_h, p.filter_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
                  p.act_min, p.act_max, p.out_h, p.out_w, True)
-
-
-def _check(x, p: PoolParams, what: str) -> np.ndarray:
-    x = _checks.int8_array(x, 4, f"{what} input")
-    _checks.positive(what, filter_h=p.filter_h, filter_w=p.filter_w, stride_h=p.stride_h,
-                     stride_w=p.stride_w, out_h=p.out_h, out_w=p.out_w)
-    _checks.non_negative(what, pad_h=p.pad_h, pad_w=p.pad_w)
-    _checks.act_range(p.act_min, p.act_max, what)
-    # Every window must touch the image, or the average is undefined (TFLM errors).
-    for size, out, stride, pad, filt, axis in (
-        (x.shape[1], p.out_h, p.stride_h, p.pad_h, p.filter_h, "height"),
-        (x.shape[2], p.out_w, p.stride_w, p.pad_w, p.filter_w, "width"),
-    ):
-        if pad >= filt or (out - 1) * stride - pad >= size:
-            raise ValueError(f"{what}: a window along {axis} lies entirely outside the input")
-    return x
 
 
 @njit(cache=True)

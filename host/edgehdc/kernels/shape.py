@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from edgehdc.kernels import _checks
+
 from edgehdc.quant.arith import PadParams, ReshapeParams
 
 
@@ -23,12 +25,7 @@ def reshape(x: np.ndarray, p: ReshapeParams) -> np.ndarray:
 
 def pad_s8(x: np.ndarray, p: PadParams) -> np.ndarray:
     """int8 rank <= 4, padded with p.pad_value; p.before/p.after per dimension."""
-    if not isinstance(x, np.ndarray) or x.dtype != np.int8 or not 1 <= x.ndim <= 4:
-        raise ValueError("pad_s8 input must be an int8 array of rank 1..4")
-    if len(p.before) != x.ndim or len(p.after) != x.ndim or min(*p.before, *p.after) < 0:
-        raise ValueError(f"pad_s8: paddings {p.before}/{p.after} do not fit rank {x.ndim}")
-    if not -128 <= p.pad_value <= 127:
-        raise ValueError(f"pad_s8: pad value {p.pad_value} is not int8")
+    _checks.pad_input(x, p)
     lead = 4 - x.ndim  # extend to 4-D like TFLM's RuntimeShape::ExtendedShape
     x4 = np.ascontiguousarray(x).reshape((1,) * lead + x.shape)
     before = np.array((0,) * lead + tuple(p.before), np.int64)

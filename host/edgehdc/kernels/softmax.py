@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from edgehdc.kernels import _checks
 from edgehdc.kernels.fixedpoint import exp_on_negative_values_q5, reciprocal
 from edgehdc.kernels.requantize import (
     rounding_divide_by_pot,
