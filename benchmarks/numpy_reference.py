@@ -342,18 +342,13 @@ def reference_interpreter(graph: Graph) -> Interpreter:
     return Interpreter(graph, runners=_RUNNERS)
 
 
-def _weights_and_bias(graph: Graph, op) -> tuple[np.ndarray, np.ndarray | None]:
-    bias = graph.tensors[op.inputs[2]].data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-    return graph.tensors[op.inputs[1]].data, bias
-
-
 def _conv(graph, op, p, x):
     conv = conv2d_s8 if OpKind(op.kind) is OpKind.CONV_2D else depthwise_conv2d_s8
-    return conv(x, *_weights_and_bias(graph, op), p)
+    return conv(x, *graph.weights_and_bias(op), p)
 
 
 def _fully_connected(graph, op, p, x):
-    weights, bias = _weights_and_bias(graph, op)
+    weights, bias = graph.weights_and_bias(op)
     # TFLM flattens the input to rows of weights.shape[1] values.
     y = fully_connected_s8(x.reshape(-1, weights.shape[1]), weights, bias, p)
     return y.reshape(x.shape[0], *graph.tensors[op.outputs[0]].shape[1:])

@@ -86,11 +86,10 @@ def _source(graph: Graph, plan, encoder, classifier, model_id: bytes) -> str:
 def _layer_params(graph: Graph, op: Op, name: str) -> str:
     p = lower(graph, op)
     if isinstance(p, ConvParams):
-        weights = graph.tensors[op.inputs[1]]
-        bias = _bias(graph, op)
+        weights, bias = graph.weights_and_bias(op)
         return "".join(
             [
-                _array("int8_t", f"{name}_weights", weights.data),
+                _array("int8_t", f"{name}_weights", weights),
                 _array("int32_t", f"{name}_bias", bias) if bias is not None else "",
                 _array("int32_t", f"{name}_multiplier", p.multiplier),
                 _array("int32_t", f"{name}_shift", p.shift),
@@ -104,11 +103,10 @@ def _layer_params(graph: Graph, op: Op, name: str) -> str:
     if isinstance(p, FullyConnectedParams):
         if np.ndim(p.multiplier):
             raise ValueError(f"{name}: per-channel FULLY_CONNECTED is not supported by the firmware yet")
-        weights = graph.tensors[op.inputs[1]]
-        bias = _bias(graph, op)
+        weights, bias = graph.weights_and_bias(op)
         return "".join(
             [
-                _array("int8_t", f"{name}_weights", weights.data),
+                _array("int8_t", f"{name}_weights", weights),
                 _array("int32_t", f"{name}_bias", bias) if bias is not None else "",
                 f"static const ehd_fc_params {name}_params = {{\n"
                 f"    {name}_weights, {name + '_bias' if bias is not None else 'NULL'}, "
@@ -122,12 +120,6 @@ def _layer_params(graph: Graph, op: Op, name: str) -> str:
             f"{p.act_min}, {p.act_max},\n}};\n"
         )
     raise ValueError(f"{op.kind.value} cannot be exported to the firmware yet")
-
-
-def _bias(graph: Graph, op: Op):
-    if len(op.inputs) < 3 or op.inputs[2] < 0:
-        return None
-    return graph.tensors[op.inputs[2]].data
 
 
 def _hdc_source(encoder, classifier) -> str:

@@ -104,8 +104,7 @@ def _conv(graph, op, p, x):
 
 
 def _prepare_conv(graph, op, p):
-    weights = graph.tensors[op.inputs[1]].data
-    bias = graph.tensors[op.inputs[2]].data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    weights, bias = graph.weights_and_bias(op)
     if OpKind(op.kind) is OpKind.CONV_2D:
         return prepare_conv2d_s8(weights, bias, p)  # weights re-laid out once per graph
     return lambda x: depthwise_conv2d_s8(x, weights, bias, p)
@@ -115,8 +114,7 @@ _conv.prepare = _prepare_conv
 
 
 def _fully_connected(graph, op, p, x):
-    weights = graph.tensors[op.inputs[1]].data
-    bias = graph.tensors[op.inputs[2]].data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    weights, bias = graph.weights_and_bias(op)
     # TFLM flattens the input to rows of weights.shape[1] values.
     y = fully_connected_s8(x.reshape(-1, weights.shape[1]), weights, bias, p)
     return y.reshape(_batch_shape(graph, op, x))

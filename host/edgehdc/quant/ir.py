@@ -148,6 +148,11 @@ class Graph:
         self.ops.append(op)
         return op
 
+    def weights_and_bias(self, op: Op) -> tuple[np.ndarray, np.ndarray | None]:
+        """Constant weights and bias (None when absent) of a conv or FULLY_CONNECTED op."""
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        return self.tensors[op.inputs[1]].data, self.tensors[op.inputs[2]].data if has_bias else None
+
     def tensor_index(self, name: str) -> int:
         for i, t in enumerate(self.tensors):
             if t.name == name:
