@@ -148,6 +148,7 @@ def _padded(x: np.ndarray, fill, pad_h: int, pad_w: int, need_h: int, need_w: in
 
 def avg_pool2d_s8(x: np.ndarray, p: PoolParams) -> np.ndarray:
     """int8[N,H,W,C] -> int8[N,OH,OW,C]: mean over the in-image cells, halves away from zero."""
+    _checks.pool_params(p, "avg_pool2d_s8")
     x = _checks.pool_input(x, p, "avg_pool2d_s8")
     total = _pool_windows(x.astype(np.int64), 0, p).sum(axis=(4, 5))
     ones = np.ones((1, *x.shape[1:3], 1), np.int64)
@@ -159,6 +160,7 @@ def avg_pool2d_s8(x: np.ndarray, p: PoolParams) -> np.ndarray:
 
 def max_pool2d_s8(x: np.ndarray, p: PoolParams) -> np.ndarray:
     """int8[N,H,W,C] -> int8[N,OH,OW,C]: max over the in-image cells."""
+    _checks.pool_params(p, "max_pool2d_s8")
     x = _checks.pool_input(x, p, "max_pool2d_s8")
     # int16 padding below every int8 value is never the max: each window touches the image.
     largest = _pool_windows(x.astype(np.int16), -129, p).max(axis=(4, 5))

@@ -50,6 +50,17 @@ def conv_params(bias, p, out_c: int, what: str) -> tuple[np.ndarray, np.ndarray,
     return bias_array(bias, out_c, what), mult, shift
 
 
+def input_offset(offset: int, what: str) -> None:
+    """The negated zero point of an int8 input, so x + offset never leaves [-255, 255]."""
+    if not -127 <= offset <= 128:
+        raise ValueError(f"{what}: input_offset {offset} is not minus an int8 zero point ([-127, 128])")
+
+
+def wrap_int32(v: np.ndarray) -> np.ndarray:
+    """int64 values wrapped to int32 two's complement, as TFLM's int32 arithmetic does."""
+    return (((np.asarray(v, np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)).astype(np.int32)
+
+
 def not_empty(x: np.ndarray, what: str) -> None:
     if min(x.shape[1:]) < 1:
         raise ValueError(f"{what}: empty input {x.shape}")
@@ -57,24 +68,39 @@ def not_empty(x: np.ndarray, what: str) -> None:
 
 def fully_connected_args(x, weights, bias, p, what: str = "fully_connected_s8") -> tuple:
     """Checks FULLY_CONNECTED operands; returns (x, weights, bias int32, multiplier, shift)."""
-    x = int8_array(x, 2, f"{what} input")
+    weights, bias, mult, shift = fully_connected_constants(weights, bias, p, what)
+    return fully_connected_input(x, weights, what), weights, bias, mult, shift
+
+
+def fully_connected_constants(weights, bias, p, what: str = "fully_connected_s8") -> tuple:
+    """Checks FULLY_CONNECTED weights and parameters; returns (weights, bias int32, multiplier, shift)."""
     weights = int8_array(weights, 2, f"{what} weights")
     out_n, in_n = weights.shape
-    if x.shape[1] != in_n or in_n < 1:
-        raise ValueError(f"{what}: input {x.shape} does not match weights {weights.shape}")
+    if in_n < 1:
+        raise ValueError(f"{what}: weights {weights.shape} have no inputs")
     act_range(p.act_min, p.act_max, what)
     mult, shift = check_multipliers(p.multiplier, p.shift, out_n, what)
-    return x, weights, bias_array(bias, out_n, what), mult, shift
+    return weights, bias_array(bias, out_n, what), mult, shift
 
 
-def pool_input(x, p, what: str) -> np.ndarray:
-    """Checks a pooling input against its PoolParams; every window must touch the image
-    (an empty window has no average, and TFLM refuses it)."""
-    x = int8_array(x, 4, f"{what} input")
+def fully_connected_input(x, weights, what: str = "fully_connected_s8") -> np.ndarray:
+    x = int8_array(x, 2, f"{what} input")
+    if x.shape[1] != weights.shape[1]:
+        raise ValueError(f"{what}: input {x.shape} does not match weights {weights.shape}")
+    return x
+
+
+def pool_params(p, what: str) -> None:
     positive(what, filter_h=p.filter_h, filter_w=p.filter_w, stride_h=p.stride_h,
              stride_w=p.stride_w, out_h=p.out_h, out_w=p.out_w)
     non_negative(what, pad_h=p.pad_h, pad_w=p.pad_w)
     act_range(p.act_min, p.act_max, what)
+
+
+def pool_input(x, p, what: str) -> np.ndarray:
+    """Checks a pooling input against its (checked) PoolParams; every window must touch the
+    image (an empty window has no average, and TFLM refuses it)."""
+    x = int8_array(x, 4, f"{what} input")
     for size, out, stride, pad, filt, axis in (
         (x.shape[1], p.out_h, p.stride_h, p.pad_h, p.filter_h, "height"),
         (x.shape[2], p.out_w, p.stride_w, p.pad_w, p.filter_w, "width"),

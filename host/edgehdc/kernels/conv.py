@@ -16,10 +16,10 @@ DEPTHWISE_CONV_2D: o = c * depth_multiplier + m, w = weights[0, ky, kx, o], one 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import int32, njit
 
 from edgehdc.kernels import _checks
-from edgehdc.kernels.requantize import requantize_s8
+from edgehdc.kernels.requantize import requantize_s8, requantize_split
 from edgehdc.quant.arith import ConvParams
 
 
@@ -35,18 +35,24 @@ def prepare_conv2d_s8(weights: np.ndarray, bias: np.ndarray | None, p: ConvParam
     """
     weights = _checks.int8_array(weights, 4, "conv2d_s8 weights")
     out_c, kh, kw, in_c = weights.shape
-    args = _common_args(bias, p, out_c, "conv2d_s8")
-    if kh * kw * in_c >= _DOT_MIN_K:
-        kernel, w = _conv2d, weights
-    else:  # short windows: weights as [KH, KW, C, O] int32, the output channels are the vector lanes
-        kernel, w = _conv2d_short, np.ascontiguousarray(weights.transpose(1, 2, 3, 0), np.int32)
+    bias, mult, shift = _checks.conv_params(bias, p, out_c, "conv2d_s8")
+    _checks.input_offset(p.input_offset, "conv2d_s8")
+    lanes = _lane_channels(in_c)
+    packed = _pack_weights(weights, lanes)
+    # acc = sum w * (x + input_offset) = sum w * u + (input_offset - 128) * sum w, with u = x + 128
+    # (uint8) and every padding tap u = 128 - input_offset (so it adds 0, as TFLM skips it).
+    correction = _checks.wrap_int32(bias + (p.input_offset - 128) * weights.astype(np.int64).sum(axis=(1, 2, 3)))
+    pad_value = np.uint8(128 - p.input_offset)
+    args = (packed, correction, mult, np.maximum(shift, 0), np.maximum(-shift, 0), pad_value,
+            p.output_offset, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w,
+            kh, kw, lanes, p.act_min, p.act_max, p.out_h, p.out_w)
 
     def run(x: np.ndarray) -> np.ndarray:
         x = _checks.int8_array(x, 4, "conv2d_s8 input")
         if x.shape[3] != in_c:
             raise ValueError(f"conv2d_s8: weights {weights.shape} need {in_c} input channels, got {x.shape[3]}")
         _checks.not_empty(x, "conv2d_s8")
-        return kernel(x, w, *args)
+        return _conv2d(x, *args)
 
     return run
 
@@ -69,103 +75,123 @@ def depthwise_conv2d_s8(
     return _depthwise_conv2d(x, weights[0], p.depth_multiplier, *args)
 
 
-# CONV_2D window size (KH*KW*C) from which one dot product per output channel
-# beats the channels-as-lanes loop (measured on ResNet-8's layers: 27 and 144
-# are faster as lanes, 288 and 576 as dot products).
-_DOT_MIN_K = 256
-
-
 def _common_args(bias, p: ConvParams, out_c: int, what: str) -> tuple:
     bias, mult, shift = _checks.conv_params(bias, p, out_c, what)
     return (bias, mult, shift, p.input_offset, p.output_offset, p.stride_h, p.stride_w,
             p.pad_h, p.pad_w, p.dilation_h, p.dilation_w, p.act_min, p.act_max, p.out_h, p.out_w)
 
 
-@njit(cache=True)
-def _conv2d(x, w, bias, mult, shift, in_off, out_off, sh, sw, ph, pw, dh, dw, act_min, act_max, out_h, out_w):
-    # Per output pixel: gather the window (x + input_offset, 0 for padding) into
-    # one int16 row, then one int32 dot product per output channel against the
-    # OHWI weights viewed as [O, KH*KW*C]. Contiguous dot products vectorise;
-    # int32 accumulation wraps exactly like TFLM's int32 accumulator.
-    n_b, in_h, in_w, in_c = x.shape
-    out_c, kh, kw, _ = w.shape
-    w2 = w.reshape(out_c, kh * kw * in_c)
-    col = np.empty(kh * kw * in_c, np.int16)
-    y = np.empty((n_b, out_h, out_w, out_c), np.int8)
-    for b in range(n_b):
-        for oy in range(out_h):
-            for ox in range(out_w):
-                k = 0
-                for ky in range(kh):
-                    iy = oy * sh - ph + ky * dh
-                    for kx in range(kw):
-                        ix = ox * sw - pw + kx * dw
-                        inside = 0 <= iy < in_h and 0 <= ix < in_w
-                        for c in range(in_c):
-                            col[k] = np.int16(x[b, iy, ix, c]) + in_off if inside else 0
-                            k += 1
-                for o in range(out_c):
-                    acc = np.int32(0)
-                    for j in range(col.size):
-                        acc += np.int32(w2[o, j]) * np.int32(col[j])
-                    y[b, oy, ox, o] = requantize_s8(acc + bias[o], mult[o], shift[o], out_off, act_min, act_max)
-    return y
+# CONV_2D as a matrix product (im2col + GEMM, as CMSIS-NN and XNNPACK do on CPUs):
+#   col[pixel, k] = u of window tap k (u = x + 128 as uint8), k over (ky, kx, channel)
+#   acc[pixel, o] = sum_k col[pixel, k] * packed[o, k]  (+ correction[o])
+# The input channels are padded to whole machine words so each window row is
+# copied as words, k to a multiple of _K_ALIGN and the output channels and
+# pixels to multiples of 4 for the 4x4 register-blocked product; padded weights
+# are 0, so what the padding holds never reaches a result.
+_K_ALIGN = 16
+_CHUNK_PIXELS = 64
+
+
+def _lane_channels(in_c: int) -> int:
+    """Input channels per pixel after padding: a multiple of 8 (uint64 words) or else of 4 (uint32)."""
+    return in_c if in_c % 8 == 0 else -(-in_c // 4) * 4
+
+
+def _pack_weights(weights: np.ndarray, lanes: int) -> np.ndarray:
+    """OHWI int8 -> int8 [O rounded up to 4, KH*KW*lanes rounded up to _K_ALIGN], zero padded."""
+    out_c, kh, kw, in_c = weights.shape
+    k = kh * kw * lanes
+    packed = np.zeros((-(-out_c // 4) * 4, -(-k // _K_ALIGN) * _K_ALIGN), np.int8)
+    w = np.zeros((out_c, kh, kw, lanes), np.int8)
+    w[..., :in_c] = weights
+    packed[:out_c, :k] = w.reshape(out_c, k)
+    return packed
 
 
 @njit(cache=True)
-def _pad_input_s16(x, in_off, top, left, rows, cols):
-    """int16[N, rows, cols, C]: x + input_offset at (top, left), 0 (a skipped tap) elsewhere."""
+def _padded_u8(x, pad_value, top, left, rows, cols, lanes):
+    """uint8 [N, rows, cols, lanes]: x + 128 at (top, left), pad_value elsewhere."""
     n_b, in_h, in_w, in_c = x.shape
-    xp = np.zeros((n_b, rows, cols, in_c), np.int16)
+    xp = np.full((n_b, rows, cols, lanes), pad_value, np.uint8)
     for b in range(n_b):
         for iy in range(in_h):
             for ix in range(in_w):
                 for c in range(in_c):
-                    xp[b, top + iy, left + ix, c] = np.int16(x[b, iy, ix, c]) + in_off
+                    xp[b, top + iy, left + ix, c] = np.uint8(x[b, iy, ix, c] ^ -128)
     return xp
 
 
 @njit(cache=True)
-def _conv2d_short(x, wt, bias, mult, shift, in_off, out_off, sh, sw, ph, pw, dh, dw,
-                  act_min, act_max, out_h, out_w):
-    # For short windows a dot product per (pixel, channel) is mostly loop
-    # overhead. Instead: pad the input once (offset added, padding = 0, so no
-    # bounds checks), then for each tap and input channel add weight-row *
-    # input value to four output pixels' int32 accumulators at once; the inner
-    # loop runs over the output channels, contiguous in wt = [KH, KW, C, O],
-    # and vectorises. int32 stores wrap exactly like TFLM's accumulator.
-    n_b, in_h, in_w, in_c = x.shape
-    kh, kw, _, out_c = wt.shape
-    blocks = (out_w + 3) // 4
+def _im2col(words, col, row_words, oy0, n_rows, kh, kw, sh, sw, dh, dw, out_w, cols, word_lanes):
+    """Output rows oy0 .. oy0 + n_rows of one padded image: `col` (flat, rows of `row_words`)
+    gets one window per output pixel. Both are viewed as words of `word_lanes` per pixel; the
+    innermost loop runs along the output row, the longest loop with fixed strides."""
+    for r in range(n_rows):
+        oy = oy0 + r
+        for ky in range(kh):
+            for kx in range(kw):
+                for j in range(word_lanes):
+                    s = ((oy * sh + ky * dh) * cols + kx * dw) * word_lanes + j
+                    d = r * out_w * row_words + (ky * kw + kx) * word_lanes + j
+                    for ox in range(out_w):
+                        col[d + ox * row_words] = words[s + ox * sw * word_lanes]
+
+
+@njit(cache=True)
+def _gemm_u8s8(a, w, acc, rows):
+    """acc[p, o] = sum_k a[p, k] * w[o, k] for p < rows (a multiple of 4), in wrapping int32;
+    4 rows x 4 columns per block.
+
+    Sixteen scalar sums per block stay in registers and the k loop vectorises
+    (LLVM turns it into multiply-accumulates, vpdpwssd where AVX512-VNNI exists)."""
+    depth = a.shape[1]
+    for p in range(0, rows, 4):
+        for o in range(0, w.shape[0], 4):
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = int32(0)
+            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = int32(0)
+            for k in range(depth):
+                w0, w1, w2, w3 = int32(w[o, k]), int32(w[o + 1, k]), int32(w[o + 2, k]), int32(w[o + 3, k])
+                x0, x1, x2, x3 = int32(a[p, k]), int32(a[p + 1, k]), int32(a[p + 2, k]), int32(a[p + 3, k])
+                s00, s01, s02, s03 = int32(s00 + x0 * w0), int32(s01 + x0 * w1), int32(s02 + x0 * w2), int32(s03 + x0 * w3)
+                s10, s11, s12, s13 = int32(s10 + x1 * w0), int32(s11 + x1 * w1), int32(s12 + x1 * w2), int32(s13 + x1 * w3)
+                s20, s21, s22, s23 = int32(s20 + x2 * w0), int32(s21 + x2 * w1), int32(s22 + x2 * w2), int32(s23 + x2 * w3)
+                s30, s31, s32, s33 = int32(s30 + x3 * w0), int32(s31 + x3 * w1), int32(s32 + x3 * w2), int32(s33 + x3 * w3)
+            acc[p, o], acc[p, o + 1], acc[p, o + 2], acc[p, o + 3] = s00, s01, s02, s03
+            acc[p + 1, o], acc[p + 1, o + 1], acc[p + 1, o + 2], acc[p + 1, o + 3] = s10, s11, s12, s13
+            acc[p + 2, o], acc[p + 2, o + 1], acc[p + 2, o + 2], acc[p + 2, o + 3] = s20, s21, s22, s23
+            acc[p + 3, o], acc[p + 3, o + 1], acc[p + 3, o + 2], acc[p + 3, o + 3] = s30, s31, s32, s33
+
+
+@njit(cache=True)
+def _conv2d(x, packed, correction, mult, left, right, pad_value, out_off, sh, sw, ph, pw, dh, dw,
+            kh, kw, lanes, act_min, act_max, out_h, out_w):
+    n_b, in_h, in_w, _ = x.shape
     rows = max(ph + in_h, (out_h - 1) * sh + (kh - 1) * dh + 1)
-    cols = max(pw + in_w, (blocks * 4 - 1) * sw + (kw - 1) * dw + 1)
-    xp = _pad_input_s16(x, in_off, ph, pw, rows, cols)
+    cols = max(pw + in_w, (out_w - 1) * sw + (kw - 1) * dw + 1)
+    xp = _padded_u8(x, pad_value, ph, pw, rows, cols, lanes)
+    # Whole output rows per chunk, about _CHUNK_PIXELS windows: they stay in cache.
+    chunk = max(1, _CHUNK_PIXELS // out_w)
+    col = np.zeros((-(-chunk * out_w // 4) * 4, packed.shape[1]), np.uint8)
+    flat = col.reshape(-1)
+    acc = np.empty((col.shape[0], packed.shape[0]), np.int32)
+    out_c = correction.size
     y = np.empty((n_b, out_h, out_w, out_c), np.int8)
-    acc = np.empty((4, out_c), np.int32)
     for b in range(n_b):
-        for oy in range(out_h):
-            for blk in range(blocks):
-                acc[:] = 0
-                for ky in range(kh):
-                    iy = oy * sh + ky * dh
-                    for kx in range(kw):
-                        ix = blk * 4 * sw + kx * dw
-                        for c in range(in_c):
-                            v0 = np.int32(xp[b, iy, ix, c])
-                            v1 = np.int32(xp[b, iy, ix + sw, c])
-                            v2 = np.int32(xp[b, iy, ix + 2 * sw, c])
-                            v3 = np.int32(xp[b, iy, ix + 3 * sw, c])
-                            for o in range(out_c):
-                                wv = wt[ky, kx, c, o]
-                                acc[0, o] += wv * v0
-                                acc[1, o] += wv * v1
-                                acc[2, o] += wv * v2
-                                acc[3, o] += wv * v3
-                for p in range(min(4, out_w - blk * 4)):
-                    for o in range(out_c):
-                        y[b, oy, blk * 4 + p, o] = requantize_s8(
-                            acc[p, o] + bias[o], mult[o], shift[o], out_off, act_min, act_max
-                        )
+        image, out = xp[b].reshape(-1), y[b].reshape(out_h * out_w, out_c)
+        for oy0 in range(0, out_h, chunk):
+            n_rows = min(chunk, out_h - oy0)
+            if lanes % 8 == 0:
+                _im2col(image.view(np.uint64), flat.view(np.uint64), col.shape[1] // 8, oy0, n_rows,
+                        kh, kw, sh, sw, dh, dw, out_w, cols, lanes // 8)
+            else:
+                _im2col(image.view(np.uint32), flat.view(np.uint32), col.shape[1] // 4, oy0, n_rows,
+                        kh, kw, sh, sw, dh, dw, out_w, cols, lanes // 4)
+            _gemm_u8s8(col, packed, acc, -(-n_rows * out_w // 4) * 4)
+            first = oy0 * out_w
+            for i in range(n_rows * out_w):
+                for o in range(out_c):  # vectorises: requantize_split is selects
+                    out[first + i, o] = requantize_split(
+                        acc[i, o] + correction[o], mult[o], left[o], right[o], out_off, act_min, act_max)
     return y
 
 

@@ -23,9 +23,18 @@ def fully_connected_s8(
     x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None, p: FullyConnectedParams
 ) -> np.ndarray:
     """int8[N,IN] x int8[OUT,IN]^T (+ int32[OUT]) -> int8[N,OUT]."""
-    x, weights, bias, mult, shift = _checks.fully_connected_args(x, weights, bias, p)
-    return _fully_connected(x, weights, bias, mult, shift, p.input_offset, p.output_offset,
-                            p.act_min, p.act_max)
+    return prepare_fully_connected_s8(weights, bias, p)(x)
+
+
+def prepare_fully_connected_s8(weights: np.ndarray, bias: np.ndarray | None, p: FullyConnectedParams):
+    """`fully_connected_s8` with the weights and parameters checked once: returns x -> y."""
+    weights, bias, mult, shift = _checks.fully_connected_constants(weights, bias, p)
+    args = (weights, bias, mult, shift, p.input_offset, p.output_offset, p.act_min, p.act_max)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return _fully_connected(_checks.fully_connected_input(x, weights), *args)
+
+    return run
 
 
 @njit(cache=True)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from edgehdc.kernels.conv import depthwise_conv2d_s8, prepare_conv2d_s8
-from edgehdc.kernels.elementwise import add_s8, relu_s8
-from edgehdc.kernels.fully_connected import fully_connected_s8
-from edgehdc.kernels.pooling import avg_pool2d_s8, max_pool2d_s8
+from edgehdc.kernels.elementwise import prepare_add_s8, relu_s8
+from edgehdc.kernels.fully_connected import prepare_fully_connected_s8
+from edgehdc.kernels.pooling import prepare_pool2d_s8
 from edgehdc.kernels.quantize import dequantize_s8_f32, quantize_f32_s8, requantize_s8_s8
 from edgehdc.kernels.reduce import mean_hw_s8
-from edgehdc.kernels.shape import pad_s8, reshape
+from edgehdc.kernels.shape import pad_s8, prepare_reshape
 from edgehdc.kernels.softmax import softmax_s8
 from edgehdc.quant.arith import QuantizeParams, lower
 from edgehdc.quant.ir import Graph, Op, OpKind
@@ -38,8 +38,8 @@ class Interpreter:
             raise ValueError(f"the interpreter supports graphs with one input, this one has {len(graph.inputs)}")
         self.graph = graph
         self._runners = _RUNNERS if runners is None else runners
-        self._plan = [(i, op, OpKind(op.kind)) for i, op in enumerate(graph.ops)]
-        self._calls = [self._prepare(op, kind, lower(graph, op)) for _, op, kind in self._plan]
+        self._constants, self._steps = _schedule(graph)
+        self._calls = [self._prepare(op, OpKind(op.kind), lower(graph, op)) for op in graph.ops]
 
     def _prepare(self, op: Op, kind: OpKind, params):
         """data operands -> output for one op; a runner with `prepare` does its constant work here, once."""
@@ -57,10 +57,12 @@ class Interpreter:
         """
         graph = self.graph
         x, batched = _as_batch(graph, np.asarray(x))
-        values: dict[int, np.ndarray] = {graph.inputs[0]: x}
-        for (i, op, kind), call in zip(self._plan, self._calls):
-            args = [_operand(graph, values, t, i, op) for t in op.inputs[:_DATA_INPUTS.get(kind, 1)]]
-            values[op.outputs[0]] = call(*args)
+        values = dict(self._constants)
+        values[graph.inputs[0]] = x
+        for (operands, output), call in zip(self._steps, self._calls):
+            values[output] = call(*[values[t] for t in operands])
+        for t in self._constants:
+            del values[t]
         if not batched:
             values = {k: v[0] for k, v in values.items()}
         if keep_all:
@@ -71,17 +73,28 @@ class Interpreter:
         return [values[o] for o in graph.outputs]
 
 
+def _schedule(graph: Graph) -> tuple[dict[int, np.ndarray], list[tuple[tuple[int, ...], int]]]:
+    """The constant data operands, and per op (data operand tensors, output tensor); checks that
+    every operand exists before the op that reads it, so `run` needs no checks."""
+    constants, steps = {}, []
+    ready = {graph.inputs[0]}
+    for i, op in enumerate(graph.ops):
+        operands = tuple(op.inputs[:_DATA_INPUTS.get(OpKind(op.kind), 1)])
+        for t in operands:
+            if t in ready:
+                continue
+            if 0 <= t < len(graph.tensors) and graph.tensors[t].data is not None:
+                constants[t] = graph.tensors[t].data  # a constant operand (e.g. ADD of a constant)
+                continue
+            raise ValueError(f"op {i} ({OpKind(op.kind).value}) reads tensor {t} before it exists")
+        ready.add(op.outputs[0])
+        steps.append((operands, op.outputs[0]))
+    return constants, steps
+
+
 def run(graph: Graph, x: np.ndarray, keep_all: bool = False) -> list[np.ndarray] | dict[int, np.ndarray]:
     """One-shot `Interpreter(graph).run(x, keep_all)`: prepares the graph on every call."""
     return Interpreter(graph).run(x, keep_all)
-
-
-def _operand(graph: Graph, values: dict, index: int, op_index: int, op: Op) -> np.ndarray:
-    if index in values:
-        return values[index]
-    if 0 <= index < len(graph.tensors) and graph.tensors[index].data is not None:
-        return graph.tensors[index].data  # a constant operand (e.g. ADD of a constant)
-    raise ValueError(f"op {op_index} ({OpKind(op.kind).value}) reads tensor {index} before it exists")
 
 
 def _as_batch(graph: Graph, x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -99,30 +112,36 @@ def _as_batch(graph: Graph, x: np.ndarray) -> tuple[np.ndarray, bool]:
 # -- one runner per op kind: (graph, op, lowered params, data operands) -> output
 
 
-def _conv(graph, op, p, x):
-    return _prepare_conv(graph, op, p)(x)
+def _prepared(prepare):
+    """A runner from `prepare(graph, op, params) -> (*operands) -> output`, which the
+    Interpreter calls once per op: checks and constant work happen there, not per inference."""
+
+    def runner(graph, op, p, *operands):
+        return prepare(graph, op, p)(*operands)
+
+    runner.prepare = prepare
+    return runner
 
 
-def _prepare_conv(graph, op, p):
+@_prepared
+def _conv(graph, op, p):
     weights, bias = graph.weights_and_bias(op)
     if OpKind(op.kind) is OpKind.CONV_2D:
         return prepare_conv2d_s8(weights, bias, p)  # weights re-laid out once per graph
     return lambda x: depthwise_conv2d_s8(x, weights, bias, p)
 
 
-_conv.prepare = _prepare_conv
-
-
-def _fully_connected(graph, op, p, x):
+@_prepared
+def _fully_connected(graph, op, p):
     weights, bias = graph.weights_and_bias(op)
+    fc, rows = prepare_fully_connected_s8(weights, bias, p), (-1, weights.shape[1])
     # TFLM flattens the input to rows of weights.shape[1] values.
-    y = fully_connected_s8(x.reshape(-1, weights.shape[1]), weights, bias, p)
-    return y.reshape(_batch_shape(graph, op, x))
+    return lambda x: fc(x.reshape(rows)).reshape(_batch_shape(graph, op, x))
 
 
-def _pool(graph, op, p, x):
-    pool = avg_pool2d_s8 if OpKind(op.kind) is OpKind.AVERAGE_POOL_2D else max_pool2d_s8
-    return pool(x, p)
+@_prepared
+def _pool(graph, op, p):
+    return prepare_pool2d_s8(p, is_max=OpKind(op.kind) is OpKind.MAX_POOL_2D)
 
 
 def _batch_shape(graph, op, x) -> tuple[int, ...]:
@@ -139,8 +158,8 @@ _RUNNERS = {
     OpKind.FULLY_CONNECTED: _fully_connected,
     OpKind.AVERAGE_POOL_2D: _pool,
     OpKind.MAX_POOL_2D: _pool,
-    OpKind.ADD: lambda graph, op, p, a, b: add_s8(a, b, p),
-    OpKind.RESHAPE: lambda graph, op, p, x: reshape(x, p),
+    OpKind.ADD: _prepared(lambda graph, op, p: prepare_add_s8(p)),
+    OpKind.RESHAPE: _prepared(lambda graph, op, p: prepare_reshape(p)),
     OpKind.SOFTMAX: lambda graph, op, p, x: softmax_s8(x, p),
     OpKind.QUANTIZE: _quantize,
     OpKind.DEQUANTIZE: lambda graph, op, p, x: dequantize_s8_f32(x, p),

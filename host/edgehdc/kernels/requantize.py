@@ -83,3 +83,27 @@ def requantize_s8(acc, mult, shift, output_offset, act_min, act_max):
     """TFLM's int8 epilogue: int32 acc (bias already added) -> scaled, offset, clamped int8."""
     v = multiply_by_quantized_multiplier(wrap_int32(acc), mult, shift) + output_offset
     return np.int8(min(max(v, act_min), act_max))
+
+
+
+@njit(cache=True, inline="always")
+def scale_split(acc, mult, left, right):
+    """`multiply_by_quantized_multiplier` for hot loops, written as selects so loops vectorise.
+
+    The shift comes split, left = max(shift, 0) and right = max(-shift, 0), and
+    mult must lie in [0, 2**31) (`check_multipliers` ensures it), which keeps
+    SaturatingRoundingDoublingHighMul out of its one saturating case."""
+    x = np.int64(np.int32(np.int64(acc) << left))  # int32 wrap
+    ab = x * np.int64(mult)
+    t = ab + (np.int64(1 << 30) if ab >= 0 else np.int64(1 - (1 << 30)))
+    high = (t >> 31) if t >= 0 else -((-t) >> 31)  # C division truncates
+    mask = (np.int64(1) << right) - 1
+    threshold = (mask >> 1) + (1 if high < 0 else 0)
+    return (high >> right) + (1 if (high & mask) > threshold else 0)
+
+
+@njit(cache=True, inline="always")
+def requantize_split(acc, mult, left, right, output_offset, act_min, act_max):
+    """`requantize_s8` with `scale_split`'s arguments: int32 acc -> clamped int8."""
+    v = scale_split(acc, mult, left, right) + output_offset
+    return np.int8(min(max(v, act_min), act_max))

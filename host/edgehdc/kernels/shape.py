@@ -17,10 +17,20 @@ from edgehdc.quant.arith import PadParams, ReshapeParams
 
 def reshape(x: np.ndarray, p: ReshapeParams) -> np.ndarray:
     """x with the per-sample shape p.shape[1:], batch size kept from x."""
-    shape = (x.shape[0], *p.shape[1:])
-    if int(np.prod(shape, dtype=np.int64)) != x.size:
-        raise ValueError(f"reshape: cannot reshape {x.shape} into {shape}")
-    return np.ascontiguousarray(x).reshape(shape)
+    return prepare_reshape(p)(x)
+
+
+def prepare_reshape(p: ReshapeParams):
+    """`reshape` with the target shape resolved once: returns x -> y."""
+    sample = tuple(int(d) for d in p.shape[1:])
+    size = int(np.prod(sample, dtype=np.int64))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        if x.size != x.shape[0] * size:
+            raise ValueError(f"reshape: cannot reshape {x.shape} into {(x.shape[0], *sample)}")
+        return np.ascontiguousarray(x).reshape((x.shape[0], *sample))
+
+    return run
 
 
 def pad_s8(x: np.ndarray, p: PadParams) -> np.ndarray:
