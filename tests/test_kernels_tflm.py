@@ -137,6 +137,8 @@ CONV_CASES = [
     (12, 12, 1, 8, 3, 3, 2, VALID, 1, RELU6, 1.0),
     (3, 3, 5, 7, 3, 3, 3, SAME, 1, NONE, 1.0),
     (16, 16, 1, 4, 3, 3, 1, SAME, 1, RELU, 1.0),  # the product's input size
+    (3, 70, 16, 6, 3, 3, 1, SAME, 1, NONE, 1.0),  # rows wider than one im2col chunk, 8-channel words
+    (11, 13, 24, 9, 3, 3, 2, SAME, 2, RELU, 1.0),  # strided and dilated, 8-channel words
 ]
 
 
@@ -356,6 +358,7 @@ W = np.zeros((2, 3, 3, 2), np.int8)
         (lambda: conv2d_s8(X, W, None, conv_params(shift=np.full(2, 31, np.int32))), "shifts"),
         (lambda: conv2d_s8(X, W, None, conv_params(multiplier=np.ones(3, np.int32))), "multiplier"),
         (lambda: conv2d_s8(X, W, None, conv_params(stride_h=0)), "stride_h"),
+        (lambda: conv2d_s8(X, W, None, conv_params(input_offset=129)), "input_offset"),
         (lambda: conv2d_s8(X, W, None, conv_params(act_min=5, act_max=4)), "activation range"),
         (lambda: depthwise_conv2d_s8(X, np.zeros((1, 3, 3, 3), np.int8), None, conv_params()), "depthwise"),
         (lambda: fully_connected_s8(np.zeros((2, 5), np.int8), np.zeros((3, 4), np.int8), None,
