@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgehdc.kernels import interpreter
-from edgehdc.kernels.requantize import multiply_by_quantized_multiplier
+from edgehdc.kernels.requantize import multiply_by_quantized_multiplier, scale_split
 from edgehdc.quant.arith import (
     FullyConnectedParams,
     activation_range,
@@ -85,7 +85,15 @@ def reference_requantize(acc: int, mult: int, shift: int) -> int:
     return magnitude if high >= 0 else -magnitude
 
 
-def test_requantize_matches_big_integer_reference():
+def _scale_split(acc: int, mult: int, shift: int) -> int:
+    return scale_split(acc, mult, max(shift, 0), max(-shift, 0))
+
+
+REQUANTIZERS = [multiply_by_quantized_multiplier, _scale_split]
+
+
+@pytest.mark.parametrize("requantize", REQUANTIZERS, ids=["branches", "selects"])
+def test_requantize_matches_big_integer_reference(requantize):
     rng = np.random.default_rng(1)
     mults = rng.integers(1 << 30, 1 << 31, 60)
     shifts = rng.integers(-31, 5, 60)
@@ -93,18 +101,22 @@ def test_requantize_matches_big_integer_reference():
         bound = (1 << 31) >> max(int(shift), 0)  # keep acc * 2**left inside int32
         accs = np.concatenate([rng.integers(-bound, bound, 40), [0, 1, -1, bound - 1, -bound]])
         for acc in accs:
-            got = multiply_by_quantized_multiplier(int(acc), int(mult), int(shift))
+            got = requantize(int(acc), int(mult), int(shift))
             assert got == reference_requantize(int(acc), int(mult), int(shift)), (acc, mult, shift)
 
 
-def test_requantize_ties():
+@pytest.mark.parametrize("requantize", REQUANTIZERS, ids=["branches", "selects"])
+def test_requantize_ties(requantize):
     # mult = 2**30 (0.5): 3 * 0.5 = 1.5 -> 2, -3 * 0.5 = -1.5 -> -1 (first rounding: ties up)
-    assert multiply_by_quantized_multiplier(3, 1 << 30, 0) == 2
-    assert multiply_by_quantized_multiplier(-3, 1 << 30, 0) == -1
+    assert requantize(3, 1 << 30, 0) == 2
+    assert requantize(-3, 1 << 30, 0) == -1
     # second rounding (shift -1), ties away from zero: 6 -> 3 -> 1.5 -> 2 and -6 -> -3 -> -1.5 -> -2
-    assert multiply_by_quantized_multiplier(6, 1 << 30, -1) == 2
-    assert multiply_by_quantized_multiplier(-6, 1 << 30, -1) == -2
-    # saturation: INT32_MIN * INT32_MIN
+    assert requantize(6, 1 << 30, -1) == 2
+    assert requantize(-6, 1 << 30, -1) == -2
+
+
+def test_requantize_saturates():
+    # INT32_MIN * INT32_MIN: outside scale_split's multiplier range, only the branch form handles it
     assert multiply_by_quantized_multiplier(-(1 << 31), -(1 << 31), 0) == (1 << 31) - 1
 
 

@@ -56,11 +56,6 @@ def input_offset(offset: int, what: str) -> None:
         raise ValueError(f"{what}: input_offset {offset} is not minus an int8 zero point ([-127, 128])")
 
 
-def wrap_int32(v: np.ndarray) -> np.ndarray:
-    """int64 values wrapped to int32 two's complement, as TFLM's int32 arithmetic does."""
-    return (((np.asarray(v, np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)).astype(np.int32)
-
-
 def not_empty(x: np.ndarray, what: str) -> None:
     if min(x.shape[1:]) < 1:
         raise ValueError(f"{what}: empty input {x.shape}")

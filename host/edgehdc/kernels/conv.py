@@ -41,7 +41,8 @@ def prepare_conv2d_s8(weights: np.ndarray, bias: np.ndarray | None, p: ConvParam
     packed = _pack_weights(weights, lanes)
     # acc = sum w * (x + input_offset) = sum w * u + (input_offset - 128) * sum w, with u = x + 128
     # (uint8) and every padding tap u = 128 - input_offset (so it adds 0, as TFLM skips it).
-    correction = _checks.wrap_int32(bias + (p.input_offset - 128) * weights.astype(np.int64).sum(axis=(1, 2, 3)))
+    # astype wraps to int32 like TFLM's accumulator.
+    correction = (bias + (p.input_offset - 128) * weights.astype(np.int64).sum(axis=(1, 2, 3))).astype(np.int32)
     pad_value = np.uint8(128 - p.input_offset)
     args = (packed, correction, mult, np.maximum(shift, 0), np.maximum(-shift, 0), pad_value,
             p.output_offset, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w,

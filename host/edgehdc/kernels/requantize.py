@@ -7,6 +7,8 @@ Contract (TFLM reference `MultiplyByQuantizedMultiplier`, gemmlowp double roundi
     return RoundingDivideByPOT(y, max(-shift, 0))    # y / 2**e, ties away from zero
 
 `int32_wrap` is two's complement, as the C code behaves on every target we run.
+`scale_split` is the same contract written as selects for hot loops (valid for
+multipliers in [0, 2**31)); tests hold both to one big-integer reference.
 """
 
 from __future__ import annotations
