@@ -239,8 +239,11 @@ def ctypes_model(shapes, zps, layers, offsets=None):
                                   p.depth_multiplier, p.act_min, p.act_max)
             keep += arrays
         elif op == S.Op.FULLY_CONNECTED:
-            params = S.FcParams(S.ptr(w, C.c_int8), S.ptr(b, C.c_int32), p.multiplier, p.shift,
+            quant = [np.array([p.multiplier], np.int32), np.array([p.shift], np.int32)]
+            params = S.FcParams(S.ptr(w, C.c_int8), S.ptr(b, C.c_int32), S.ptr(quant[0], C.c_int32),
+                                S.ptr(quant[1], C.c_int32), 0, S.Dims(*w.shape[:1], 1, 1, w.shape[1]),
                                 p.act_min, p.act_max)
+            keep += quant
         else:
             params = S.PoolParams(p.filter_h, p.filter_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
                                   p.act_min, p.act_max)
@@ -328,8 +331,9 @@ def write_generated_model(folder, shapes, zps, layers, enc, prototypes):
                        f"{p.pad_w}, {p.dilation_h}, {p.dilation_w}, {p.depth_multiplier}, "
                        f"{p.act_min}, {p.act_max}}};\n")
         elif op == S.Op.FULLY_CONNECTED:
-            src.append(f"static const ehd_fc_params p{i} = {{w{i}, {bias}, {p.multiplier}, {p.shift}, "
-                       f"{p.act_min}, {p.act_max}}};\n")
+            src.append(_c_array("int32_t", f"m{i}", [p.multiplier]) + _c_array("int32_t", f"s{i}", [p.shift]))
+            src.append(f"static const ehd_fc_params p{i} = {{w{i}, {bias}, m{i}, s{i}, 0, "
+                       f"{{{w.shape[0]}, 1, 1, {w.shape[1]}}}, {p.act_min}, {p.act_max}}};\n")
         else:
             src.append(f"static const ehd_pool_params p{i} = {{{p.filter_h}, {p.filter_w}, {p.stride_h}, "
                        f"{p.stride_w}, {p.pad_h}, {p.pad_w}, {p.act_min}, {p.act_max}}};\n")

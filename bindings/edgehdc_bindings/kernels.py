@@ -11,9 +11,11 @@ import ctypes as C
 
 import numpy as np
 
+from edgehdc.export.layer_params import pad_fields, rescale_fields
 from edgehdc_bindings.build import build_library
 from edgehdc_bindings.structs import (
-    ConvParams, Dims, FcParams, HdcModel, HdcResult, Offsets, PoolParams, check, declare, ptr,
+    AddParams, ConvParams, Dims, FcParams, HdcModel, HdcResult, MeanParams, Offsets, PadParams,
+    PoolParams, QuantizeParams, RescaleParams, SoftmaxParams, check, declare, ptr,
 )
 
 _default: C.CDLL | None = None
@@ -97,18 +99,21 @@ def depthwise_conv2d_s8(x, weights, bias, p, *, lib=None) -> np.ndarray:
 
 def fully_connected_s8(x, weights, bias, p, *, lib=None) -> np.ndarray:
     """FULLY_CONNECTED: x int8 [N,IN], weights int8 [OUT,IN], bias int32 [OUT] or None,
-    p `FullyConnectedParams` -> int8 [N,OUT]."""
+    p `FullyConnectedParams` (per-tensor or per-channel multiplier/shift) -> int8 [N,OUT]."""
     lib = _lib(lib)
     x = _array(x, np.int8, 2, "input")
     weights = _array(weights, np.int8, 2, "weights")
     if weights.shape[1] != x.shape[1]:
         raise ValueError(f"weights take {weights.shape[1]} inputs, input has {x.shape[1]}")
-    out = np.empty((x.shape[0], weights.shape[0]), np.int8)
-    bias = _bias(bias, weights.shape[0])
-    mult, shift = np.asarray(p.multiplier).reshape(-1), np.asarray(p.shift).reshape(-1)
-    if mult.size != 1 or shift.size != 1:
-        raise ValueError("the firmware's FULLY_CONNECTED is per-tensor: one multiplier and one shift")
-    params = FcParams(ptr(weights, C.c_int8), ptr(bias, C.c_int32), int(mult[0]), int(shift[0]),
+    out_n = weights.shape[0]
+    out = np.empty((x.shape[0], out_n), np.int8)
+    bias = _bias(bias, out_n)
+    per_channel = np.size(p.multiplier) > 1 or np.size(p.shift) > 1
+    channels = out_n if per_channel else 1
+    mult = _per_channel(p.multiplier, channels, "multiplier")
+    shift = _per_channel(p.shift, channels, "shift")
+    params = FcParams(ptr(weights, C.c_int8), ptr(bias, C.c_int32), ptr(mult, C.c_int32),
+                      ptr(shift, C.c_int32), int(per_channel), Dims(out_n, 1, 1, weights.shape[1]),
                       int(p.act_min), int(p.act_max))
     offsets = Offsets(int(p.input_offset), int(p.output_offset))
     status = lib.ehd_fully_connected_wrapper_s8(
@@ -138,6 +143,100 @@ def avg_pool2d_s8(x, p, *, lib=None) -> np.ndarray:
 def max_pool2d_s8(x, p, *, lib=None) -> np.ndarray:
     """MAX_POOL_2D: x int8 [N,H,W,C], p `PoolParams` -> int8 [N,OH,OW,C]."""
     return _pool("ehd_maxpool_wrapper_s8", x, p, lib)
+
+
+def _any_int8(x, what: str = "input", min_rank: int = 1) -> np.ndarray:
+    """A C-contiguous int8 array of rank min_rank..4 (the firmware's NHWC tensors)."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.int8 or not min_rank <= x.ndim <= 4 or x.size == 0:
+        got = f"{x.dtype} {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise ValueError(f"{what} must be a non-empty int8 array of rank {min_rank}..4, got {got}")
+    return np.ascontiguousarray(x)
+
+
+def _unary(fn_name: str, params, x: np.ndarray, out: np.ndarray, in_type, out_type, lib) -> np.ndarray:
+    """Calls an op of signature (params, input dims, input, output dims, output)."""
+    status = getattr(_lib(lib), fn_name)(
+        C.byref(params), C.byref(Dims.extended(x.shape)), ptr(x, in_type),
+        C.byref(Dims.extended(out.shape)), ptr(out, out_type))
+    check(fn_name, status)
+    return out
+
+
+def add_s8(a, b, p, *, lib=None) -> np.ndarray:
+    """ADD: int8 a + int8 b (rank <= 4, broadcast NumPy-style), p `AddParams` -> int8."""
+    a, b = _any_int8(a, "input a", 0), _any_int8(b, "input b", 0)
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"add_s8: shapes {a.shape} and {b.shape} do not broadcast") from None
+    out = np.empty(shape, np.int8)
+    params = AddParams(*(int(getattr(p, name)) for name, _ in AddParams._fields_))
+    status = _lib(lib).ehd_add_wrapper_s8(
+        C.byref(params), C.byref(Dims.extended(a.shape)), ptr(a, C.c_int8),
+        C.byref(Dims.extended(b.shape)), ptr(b, C.c_int8), C.byref(Dims.extended(shape)),
+        ptr(out, C.c_int8))
+    check("ehd_add_wrapper_s8", status)
+    return out
+
+
+def relu_s8(x, p, *, lib=None) -> np.ndarray:
+    """RELU / RELU6: int8 any shape (rank <= 4), p `ReluParams` -> int8, rescaled then clamped."""
+    x = _any_int8(x)
+    params = RescaleParams(*(int(v) for v in rescale_fields(p)))
+    return _unary("ehd_relu_wrapper_s8", params, x, np.empty_like(x), C.c_int8, C.c_int8, lib)
+
+
+def requantize_s8_s8(x, p, *, lib=None) -> np.ndarray:
+    """QUANTIZE int8 -> int8: p `RequantizeParams`."""
+    x = _any_int8(x)
+    params = RescaleParams(*(int(v) for v in rescale_fields(p)))
+    return _unary("ehd_quantize_wrapper_s8_s8", params, x, np.empty_like(x), C.c_int8, C.c_int8, lib)
+
+
+def mean_hw_s8(x, p, *, lib=None) -> np.ndarray:
+    """MEAN over height and width: int8 [N,H,W,C], p `MeanParams` -> int8 [N,1,1,C]."""
+    x = _array(x, np.int8, 4, "input")
+    if x.shape[1] * x.shape[2] != p.count:
+        raise ValueError(f"mean_hw_s8: input {x.shape} does not have {p.count} cells per channel")
+    params = MeanParams(*(int(getattr(p, name)) for name, _ in MeanParams._fields_))
+    out = np.empty((x.shape[0], 1, 1, x.shape[3]), np.int8)
+    return _unary("ehd_mean_wrapper_s8", params, x, out, C.c_int8, C.c_int8, lib)
+
+
+def pad_s8(x, p, *, lib=None) -> np.ndarray:
+    """PAD: int8 rank <= 4, p `PadParams` (before/after per dimension, pad_value) -> int8."""
+    x = _any_int8(x)
+    if len(p.before) != x.ndim or len(p.after) != x.ndim or min(*p.before, *p.after) < 0:
+        raise ValueError(f"pad_s8: paddings {p.before}/{p.after} do not fit rank {x.ndim}")
+    before, after, value = pad_fields(p)
+    params = PadParams((C.c_int32 * 4)(*before), (C.c_int32 * 4)(*after), int(value))
+    out = np.empty(tuple(d + a + b for d, a, b in zip(x.shape, p.before, p.after)), np.int8)
+    return _unary("ehd_pad_wrapper_s8", params, x, out, C.c_int8, C.c_int8, lib)
+
+
+def softmax_s8(x, p, *, lib=None) -> np.ndarray:
+    """SOFTMAX over the last axis: int8 rank <= 4, p `SoftmaxParams` -> int8 (scale 1/256, zp -128)."""
+    x = _any_int8(x)
+    params = SoftmaxParams(*(int(getattr(p, name)) for name, _ in SoftmaxParams._fields_))
+    return _unary("ehd_softmax_wrapper_s8", params, x, np.empty_like(x), C.c_int8, C.c_int8, lib)
+
+
+def quantize_f32_s8(x, p, *, lib=None) -> np.ndarray:
+    """QUANTIZE float32 -> int8: float32 rank <= 4, p `QuantizeParams` (scale, zero_point)."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.float32 or not 1 <= x.ndim <= 4 or x.size == 0:
+        raise ValueError("quantize_f32_s8 input must be a non-empty float32 array of rank 1..4")
+    x = np.ascontiguousarray(x)
+    params = QuantizeParams(float(np.float32(p.scale)), int(p.zero_point))
+    out = np.empty(x.shape, np.int8)
+    return _unary("ehd_quantize_wrapper_f32_s8", params, x, out, C.c_float, C.c_int8, lib)
+
+
+def dequantize_s8_f32(x, p, *, lib=None) -> np.ndarray:
+    """DEQUANTIZE int8 -> float32: int8 rank <= 4, p `DequantizeParams` (scale, zero_point)."""
+    x = _any_int8(x)
+    params = QuantizeParams(float(np.float32(p.scale)), int(p.zero_point))
+    out = np.empty(x.shape, np.float32)
+    return _unary("ehd_dequantize_wrapper_s8_f32", params, x, out, C.c_int8, C.c_float, lib)
 
 
 def _hdc_model(dim: int, n_features: int, zero_point: int, projection, prototypes) -> HdcModel:

@@ -59,6 +59,14 @@ class Dims(C.Structure):
             raise ValueError(f"expected a 2-D or 4-D shape, got {shape}")
         return cls(*shape)
 
+    @classmethod
+    def extended(cls, shape) -> "Dims":
+        """Dims of a rank <= 4 shape with leading 1s (TFLite's ExtendedShape, NumPy broadcasting)."""
+        shape = tuple(int(v) for v in shape)
+        if len(shape) > 4:
+            raise ValueError(f"firmware tensors have at most 4 dimensions, got {shape}")
+        return cls(*((1,) * (4 - len(shape)) + shape))
+
 
 class Offsets(C.Structure):
     _fields_ = [("input_offset", C.c_int32), ("output_offset", C.c_int32)]
@@ -83,7 +91,10 @@ class FcParams(C.Structure):
     _fields_ = [
         ("weights", C.POINTER(C.c_int8)),
         ("bias", C.POINTER(C.c_int32)),
-        ("multiplier", C.c_int32), ("shift", C.c_int32),
+        ("multiplier", C.POINTER(C.c_int32)),  # [out] if per_channel, else [1]
+        ("shift", C.POINTER(C.c_int32)),
+        ("per_channel", C.c_int32),
+        ("filter", Dims),  # {out, 1, 1, in}
         ("act_min", C.c_int32), ("act_max", C.c_int32),
     ]
 
@@ -95,6 +106,39 @@ class PoolParams(C.Structure):
         ("pad_h", C.c_int32), ("pad_w", C.c_int32),
         ("act_min", C.c_int32), ("act_max", C.c_int32),
     ]
+
+
+class AddParams(C.Structure):
+    _fields_ = [(name, C.c_int32) for name in (
+        "input1_offset", "input2_offset", "output_offset", "left_shift",
+        "input1_multiplier", "input1_shift", "input2_multiplier", "input2_shift",
+        "output_multiplier", "output_shift", "act_min", "act_max")]
+
+
+class RescaleParams(C.Structure):
+    """RELU, RELU6 and int8 -> int8 QUANTIZE."""
+
+    _fields_ = [(name, C.c_int32) for name in (
+        "input_zero_point", "output_zero_point", "multiplier", "shift", "act_min", "act_max")]
+
+
+class MeanParams(C.Structure):
+    _fields_ = [(name, C.c_int32) for name in (
+        "input_zero_point", "output_zero_point", "multiplier", "shift")]
+
+
+class PadParams(C.Structure):
+    _fields_ = [("before", C.c_int32 * 4), ("after", C.c_int32 * 4), ("pad_value", C.c_int32)]
+
+
+class SoftmaxParams(C.Structure):
+    _fields_ = [(name, C.c_int32) for name in ("input_multiplier", "input_left_shift", "diff_min")]
+
+
+class QuantizeParams(C.Structure):
+    """QUANTIZE float32 -> int8 and DEQUANTIZE int8 -> float32."""
+
+    _fields_ = [("scale", C.c_float), ("zero_point", C.c_int32)]
 
 
 MAX_LAYER_INPUTS = 2
@@ -154,6 +198,14 @@ _SIGNATURES = {
     "ehd_fully_connected_wrapper_s8": (_P(FcParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
     "ehd_avgpool_wrapper_s8": (_P(PoolParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
     "ehd_maxpool_wrapper_s8": (_P(PoolParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_add_wrapper_s8": (_P(AddParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_relu_wrapper_s8": (_P(RescaleParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_quantize_wrapper_s8_s8": (_P(RescaleParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_mean_wrapper_s8": (_P(MeanParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_pad_wrapper_s8": (_P(PadParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_softmax_wrapper_s8": (_P(SoftmaxParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_quantize_wrapper_f32_s8": (_P(QuantizeParams), _P(Dims), _P(C.c_float), _P(Dims), _P(C.c_int8)),
+    "ehd_dequantize_wrapper_s8_f32": (_P(QuantizeParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_float)),
     "ehd_model_invoke": (_P(Model), _P(C.c_int8)),
     "ehd_hdc_encode": (_P(HdcModel), _P(C.c_int8), _P(C.c_uint32)),
     "ehd_hdc_classify": (_P(HdcModel), _P(C.c_uint32), _P(C.c_uint16), _P(HdcResult)),

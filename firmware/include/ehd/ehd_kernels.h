@@ -55,9 +55,9 @@ ehd_status ehd_depthwise_conv_s8(const ehd_conv_params *conv, const ehd_offsets 
                                  const ehd_dims *output_dims, int8_t *output);
 
 /*
- * FULLY_CONNECTED, per-tensor weights [out, in]. The output holds
- * batches x out values (out = output_dims->c); the input holds batches x in
- * values in any NHWC shape, so `in` = input count / batches.
+ * FULLY_CONNECTED, weights [out, in] (fc->filter {out, 1, 1, in}), per-tensor or per-channel
+ * (fc->per_channel). The output holds batches x out values (out = output_dims->c); the input
+ * holds batches x in values in any NHWC shape.
  */
 ehd_status ehd_fully_connected_wrapper_s8(const ehd_fc_params *fc, const ehd_offsets *offsets,
                                           const ehd_dims *input_dims, const int8_t *input,
@@ -81,5 +81,65 @@ ehd_status ehd_maxpool_wrapper_s8(const ehd_pool_params *pool, const ehd_dims *i
                                   const int8_t *input, const ehd_dims *output_dims, int8_t *output);
 ehd_status ehd_maxpool_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
                           const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+
+/*
+ * The ops below take every quantization parameter in their params struct. Elementwise ops
+ * (ADD, RELU/RELU6, int8 QUANTIZE, SOFTMAX) may write their output over an input of the same
+ * shape (the very same buffer, in place); otherwise an output overlapping an input is EHD_ERR_ARG.
+ */
+
+/*
+ * ADD: output = input1 + input2, each input at its own scale, broadcast NumPy-style: each
+ * dimension of an input equals the output's or is 1. The output may be the buffer of an input
+ * that has the output's full shape (in place).
+ */
+ehd_status ehd_add_wrapper_s8(const ehd_add_params *add, const ehd_dims *input1_dims,
+                              const int8_t *input1, const ehd_dims *input2_dims, const int8_t *input2,
+                              const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_add_s8(const ehd_add_params *add, const ehd_dims *input1_dims, const int8_t *input1,
+                      const ehd_dims *input2_dims, const int8_t *input2, const ehd_dims *output_dims,
+                      int8_t *output);
+
+/*
+ * RELU / RELU6 and int8 -> int8 QUANTIZE: one kernel, rescale then clamp (ehd_rescale_params);
+ * input and output hold the same number of values.
+ */
+ehd_status ehd_relu_wrapper_s8(const ehd_rescale_params *relu, const ehd_dims *input_dims,
+                               const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_quantize_wrapper_s8_s8(const ehd_rescale_params *quantize, const ehd_dims *input_dims,
+                                      const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_rescale_s8(const ehd_rescale_params *p, const ehd_dims *input_dims,
+                          const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+
+/* MEAN over height and width: input {n, h, w, c}, output {n, 1, 1, c}. */
+ehd_status ehd_mean_wrapper_s8(const ehd_mean_params *mean, const ehd_dims *input_dims,
+                               const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_mean_s8(const ehd_mean_params *mean, const ehd_dims *input_dims, const int8_t *input,
+                       const ehd_dims *output_dims, int8_t *output);
+
+/* PAD: output dims = input dims + before + after in each NHWC dimension. */
+ehd_status ehd_pad_wrapper_s8(const ehd_pad_params *pad, const ehd_dims *input_dims,
+                              const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_pad_s8(const ehd_pad_params *pad, const ehd_dims *input_dims, const int8_t *input,
+                      const ehd_dims *output_dims, int8_t *output);
+
+/* SOFTMAX over the last dimension (c); input and output dims are equal. No scratch buffer. */
+ehd_status ehd_softmax_wrapper_s8(const ehd_softmax_params *softmax, const ehd_dims *input_dims,
+                                  const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_softmax_s8(const ehd_softmax_params *softmax, const ehd_dims *input_dims,
+                          const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+
+/* QUANTIZE float32 -> int8 (a model's float input); same number of values. */
+ehd_status ehd_quantize_wrapper_f32_s8(const ehd_quantize_params *quantize, const ehd_dims *input_dims,
+                                       const float *input, const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_quantize_f32_s8(const ehd_quantize_params *quantize, const ehd_dims *input_dims,
+                               const float *input, const ehd_dims *output_dims, int8_t *output);
+
+/* DEQUANTIZE int8 -> float32 (a model's float output); same number of values. */
+ehd_status ehd_dequantize_wrapper_s8_f32(const ehd_quantize_params *dequantize,
+                                         const ehd_dims *input_dims, const int8_t *input,
+                                         const ehd_dims *output_dims, float *output);
+ehd_status ehd_dequantize_s8_f32(const ehd_quantize_params *dequantize, const ehd_dims *input_dims,
+                                 const int8_t *input, const ehd_dims *output_dims, float *output);
 
 #endif /* EHD_KERNELS_H */

@@ -5,7 +5,8 @@
  *
  * Integer parameters are precomputed on the host exactly as TFLM's Prepare
  * computes them (multiplier/shift from float32 scales, activation clamps,
- * padding), so the firmware does no floating point.
+ * padding), so the firmware does no floating point except in QUANTIZE and
+ * DEQUANTIZE at a model's float32 edges.
  */
 #ifndef EHD_MODEL_H
 #define EHD_MODEL_H
@@ -41,12 +42,17 @@ typedef struct {
     int32_t act_min, act_max;  /* fused activation clamp, int8 domain */
 } ehd_conv_params;
 
-/* FULLY_CONNECTED, per-tensor weight quantization. */
+/*
+ * FULLY_CONNECTED, per-tensor or per-channel weight quantization (like cmsis_nn_quant_params'
+ * is_per_channel): output o uses multiplier[per_channel ? o : 0] and shift[per_channel ? o : 0].
+ */
 typedef struct {
-    const int8_t *weights; /* [out, in] */
-    const int32_t *bias;   /* [out], may be NULL */
-    int32_t multiplier;
-    int32_t shift;
+    const int8_t *weights;     /* [out, in] */
+    const int32_t *bias;       /* [out], may be NULL */
+    const int32_t *multiplier; /* Q31; [out] if per_channel, else [1] */
+    const int32_t *shift;      /* left shift if > 0; [out] if per_channel, else [1] */
+    int32_t per_channel;       /* 0: per-tensor */
+    ehd_dims filter;           /* {out, 1, 1, in} */
     int32_t act_min, act_max;
 } ehd_fc_params;
 
@@ -57,6 +63,61 @@ typedef struct {
     int32_t pad_h, pad_w;
     int32_t act_min, act_max;
 } ehd_pool_params;
+
+/*
+ * ADD (TFLM add.cc): each input is offset, shifted left by `left_shift` (20 for int8) and scaled
+ * to a common scale by its own multiplier (shift <= 0), the sum is scaled to the output.
+ */
+typedef struct {
+    int32_t input1_offset, input2_offset; /* -input zero points */
+    int32_t output_offset;                /* output zero point */
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} ehd_add_params;
+
+/*
+ * RELU, RELU6 and int8 -> int8 QUANTIZE: rescale then clamp (TFLite semantics),
+ * y = clamp(output_zero_point + requantize(x - input_zero_point, multiplier, shift), act_min, act_max).
+ * A clamp-only op has equal zero points and the identity multiplier (1 << 30, shift 1).
+ */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier; /* Q31 */
+    int32_t shift;      /* left shift if > 0 */
+    int32_t act_min, act_max;
+} ehd_rescale_params;
+
+/* MEAN over height and width; the multiplier folds input/output scale and 1 / (H * W). */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier; /* Q31 */
+    int32_t shift;      /* left shift if > 0 */
+} ehd_mean_params;
+
+/* PAD: cells added before/after each NHWC dimension get pad_value (the output zero point). */
+typedef struct {
+    int32_t before[4]; /* n, h, w, c */
+    int32_t after[4];
+    int32_t pad_value;
+} ehd_pad_params;
+
+/* SOFTMAX int8 -> int8 over the last dimension (TFLM softmax_common.cc); output scale 1/256, zp -128. */
+typedef struct {
+    int32_t input_multiplier; /* Q31, for input differences in Q5.26 */
+    int32_t input_left_shift;
+    int32_t diff_min; /* <= 0: smaller differences give exp = 0 */
+} ehd_softmax_params;
+
+/* The float32 side of QUANTIZE (float32 -> int8) and DEQUANTIZE (int8 -> float32). */
+typedef struct {
+    float scale; /* of the int8 tensor */
+    int32_t zero_point;
+} ehd_quantize_params;
 
 #define EHD_MAX_LAYER_INPUTS 2
 

@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from edgehdc.export.arena import activation_tensors, plan_arena
+from edgehdc.export.layer_params import c_array as _array
+from edgehdc.export.layer_params import c_dims as _dims
+from edgehdc.export.layer_params import layer_params
 from edgehdc.fileio import atomic_write_text
-from edgehdc.quant.arith import ConvParams, FullyConnectedParams, PoolParams, lower
 from edgehdc.quant.ir import Graph, Op, OpKind
 
 HEADER_NAME = "ehd_generated.h"
@@ -83,43 +85,16 @@ def _source(graph: Graph, plan, encoder, classifier, model_id: bytes) -> str:
     return "\n".join(parts)
 
 
+# The ops the runtime's layer table dispatches today; the kernels of the others exist
+# (firmware/src/kernels, edgehdc.export.layer_params) but are not wired into the runtime yet.
+_RUNTIME_OPS = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED,
+                OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D}
+
+
 def _layer_params(graph: Graph, op: Op, name: str) -> str:
-    p = lower(graph, op)
-    if isinstance(p, ConvParams):
-        weights, bias = graph.weights_and_bias(op)
-        return "".join(
-            [
-                _array("int8_t", f"{name}_weights", weights),
-                _array("int32_t", f"{name}_bias", bias) if bias is not None else "",
-                _array("int32_t", f"{name}_multiplier", p.multiplier),
-                _array("int32_t", f"{name}_shift", p.shift),
-                f"static const ehd_conv_params {name}_params = {{\n"
-                f"    {name}_weights, {name + '_bias' if bias is not None else 'NULL'}, "
-                f"{name}_multiplier, {name}_shift, {_dims(weights.shape)},\n"
-                f"    {p.stride_h}, {p.stride_w}, {p.pad_h}, {p.pad_w}, {p.dilation_h}, {p.dilation_w},\n"
-                f"    {p.depth_multiplier}, {p.act_min}, {p.act_max},\n}};\n",
-            ]
-        )
-    if isinstance(p, FullyConnectedParams):
-        if np.ndim(p.multiplier):
-            raise ValueError(f"{name}: per-channel FULLY_CONNECTED is not supported by the firmware yet")
-        weights, bias = graph.weights_and_bias(op)
-        return "".join(
-            [
-                _array("int8_t", f"{name}_weights", weights),
-                _array("int32_t", f"{name}_bias", bias) if bias is not None else "",
-                f"static const ehd_fc_params {name}_params = {{\n"
-                f"    {name}_weights, {name + '_bias' if bias is not None else 'NULL'}, "
-                f"{p.multiplier}, {p.shift}, {p.act_min}, {p.act_max},\n}};\n",
-            ]
-        )
-    if isinstance(p, PoolParams):
-        return (
-            f"static const ehd_pool_params {name}_params = {{\n"
-            f"    {p.filter_h}, {p.filter_w}, {p.stride_h}, {p.stride_w}, {p.pad_h}, {p.pad_w}, "
-            f"{p.act_min}, {p.act_max},\n}};\n"
-        )
-    raise ValueError(f"{op.kind.value} cannot be exported to the firmware yet")
+    if op.kind not in _RUNTIME_OPS:
+        raise ValueError(f"{op.kind.value} cannot be exported to the firmware yet")
+    return layer_params(graph, op, name)
 
 
 def _hdc_source(encoder, classifier) -> str:
@@ -132,26 +107,3 @@ def _hdc_source(encoder, classifier) -> str:
         f"    {encoder.dim}, {encoder.n_features}, {encoder.zero_point}, hdc_projection,\n"
         f"    {prototypes.shape[0]}, hdc_prototypes,\n}};\n"
     )
-
-
-def _dims(shape) -> str:
-    n, h, w, c = (1,) * (4 - len(shape)) + tuple(int(s) for s in shape)
-    return f"{{{n}, {h}, {w}, {c}}}"
-
-
-def _array(ctype: str, name: str, values) -> str:
-    flat = np.asarray(values).reshape(-1)
-    fmt = _hex_literal if ctype == "uint32_t" else _int_literal
-    rows = [", ".join(fmt(v) for v in flat[i : i + 16]) for i in range(0, flat.size, 16)]
-    body = ",\n    ".join(rows)
-    return f"static const {ctype} {name}[{flat.size}] = {{\n    {body},\n}};\n"
-
-
-def _hex_literal(v) -> str:
-    return f"0x{int(v):08x}u"
-
-
-def _int_literal(v) -> str:
-    # C has no negative literals: -2147483648 would be a long, so spell INT32_MIN out.
-    v = int(v)
-    return "(-2147483647 - 1)" if v == -(2**31) else str(v)

@@ -63,8 +63,8 @@ class ConvParams:
 @dataclass(frozen=True)
 class FullyConnectedParams:
     """FULLY_CONNECTED. Per-tensor weights give int multiplier/shift; per-channel
-    weights (TFLM supports them) give int32 [out] arrays, which the firmware's
-    `ehd_fc_params` cannot hold: its exporter must refuse them."""
+    weights (TFLM supports them) give int32 [out] arrays (the firmware's
+    `ehd_fc_params` holds either, flagged by `per_channel`)."""
 
     input_offset: int
     output_offset: int

@@ -1,40 +1,66 @@
-/* FULLY_CONNECTED, int8, per-tensor weights: TFLM's reference integer FullyConnected. */
+/*
+ * FULLY_CONNECTED, int8, per-tensor or per-channel weights: TFLM's reference integer
+ * FullyConnected / FullyConnectedPerChannel.
+ */
 #include "ehd/ehd_kernels.h"
 #include "ehd/ehd_support.h"
 
 #include "../ehd_kernel_checks.h"
 
+static ehd_status check_args(const ehd_fc_params *fc, const ehd_offsets *offsets,
+                             const ehd_dims *in, const int8_t *input, const ehd_dims *out,
+                             const int8_t *output)
+{
+    if (fc == 0 || offsets == 0 || input == 0 || output == 0 || fc->weights == 0 ||
+        !ehd_dims_valid(in) || !ehd_dims_valid(out) || !ehd_dims_valid(&fc->filter) ||
+        !ehd_act_valid(fc->act_min, fc->act_max)) {
+        return EHD_ERR_ARG;
+    }
+    if (fc->filter.h != 1 || fc->filter.w != 1 || fc->filter.n != out->c) {
+        return EHD_ERR_SHAPE;
+    }
+    /* Every batch row of the output reads one row of `filter.c` inputs. */
+    const int32_t batches = ehd_dims_count(out) / out->c;
+    if ((int64_t)batches * fc->filter.c != ehd_dims_count(in)) {
+        return EHD_ERR_SHAPE;
+    }
+    if (!ehd_quant_valid(fc->multiplier, fc->shift, fc->per_channel ? out->c : 1)) {
+        return EHD_ERR_ARG;
+    }
+    if (!ehd_disjoint(input, (uint32_t)ehd_dims_count(in), output, (uint32_t)ehd_dims_count(out))) {
+        return EHD_ERR_ARG;
+    }
+    return EHD_OK;
+}
+
 ehd_status ehd_fully_connected_s8(const ehd_fc_params *fc, const ehd_offsets *offsets,
                                   const ehd_dims *input_dims, const int8_t *input,
                                   const ehd_dims *output_dims, int8_t *output)
 {
-    if (fc == 0 || offsets == 0 || input == 0 || output == 0 || fc->weights == 0 ||
-        !ehd_dims_valid(input_dims) || !ehd_dims_valid(output_dims) ||
-        !ehd_act_valid(fc->act_min, fc->act_max) || fc->multiplier < 0 ||
-        !ehd_shift_valid(fc->shift)) {
-        return EHD_ERR_ARG;
+    const ehd_status status = check_args(fc, offsets, input_dims, input, output_dims, output);
+    if (status != EHD_OK) {
+        return status;
     }
-    const int32_t n_out = output_dims->c;
+    const int32_t n_out = fc->filter.n, n_in = fc->filter.c;
     const int32_t batches = ehd_dims_count(output_dims) / n_out;
-    const int32_t in_count = ehd_dims_count(input_dims);
-    if (in_count % batches != 0) {
-        return EHD_ERR_SHAPE;
-    }
-    const int32_t n_in = in_count / batches;
+    const int32_t q_step = fc->per_channel ? 1 : 0;
     int32_t b, o, i;
 
     for (b = 0; b < batches; b++) {
         const int8_t *x = input + (int64_t)b * n_in;
         for (o = 0; o < n_out; o++) {
             const int8_t *w = fc->weights + (int64_t)o * n_in;
-            int32_t acc = 0;
+            /* Modulo 2^32: the sum wraps like TFLM's int32 accumulator, never overflows. */
+            uint32_t acc = 0;
             for (i = 0; i < n_in; i++) {
-                acc += ((int32_t)x[i] + offsets->input_offset) * (int32_t)w[i];
+                acc += ((uint32_t)(int32_t)x[i] + (uint32_t)offsets->input_offset) *
+                       (uint32_t)(int32_t)w[i];
             }
             if (fc->bias != 0) {
-                acc += fc->bias[o];
+                acc += (uint32_t)fc->bias[o];
             }
-            *output++ = ehd_requantize_s8(acc, fc->multiplier, fc->shift, offsets->output_offset,
+            *output++ = ehd_requantize_s8((int32_t)acc, fc->multiplier[o * q_step],
+                                          fc->shift[o * q_step], offsets->output_offset,
                                           fc->act_min, fc->act_max);
         }
     }
