@@ -543,3 +543,21 @@ def test_fully_connected_refuses_bad_tables():
     assert call(per_channel=0) == S.Status.ERR_ARG
     with pytest.raises(ValueError, match="multiplier"):
         fw.fully_connected_s8(x, w, None, FullyConnectedParams(0, 0, mult[:3], shift[:3], -128, 127))
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_convolutions_wrap_extreme_biases_like_numba(depthwise):
+    # A bias near INT32_MAX / INT32_MIN plus the window sum passes int32: it wraps (TFLM's
+    # accumulator on every target) in the C as in the mirror, never a signed overflow.
+    from edgehdc.quant.arith import ConvParams
+
+    rng = np.random.default_rng(21)
+    x = np.full((1, 3, 3, 2), 127, np.int8)
+    x[0, 1] = -128
+    weights = np.full((1, 2, 2, 2) if depthwise else (2, 2, 2, 2), 127, np.int8)
+    weights[..., 1] = -127
+    bias = np.array([(1 << 31) - 1000, -(1 << 31) + 1000], np.int32)
+    p = ConvParams(128, int(rng.integers(-128, 128)), np.full(2, (1 << 31) - 1, np.int32), np.zeros(2, np.int32),
+                   1, 1, 0, 0, 1, 1, 1, -128, 127, 2, 2)
+    run = (fw.depthwise_conv2d_s8, nb.depthwise_conv2d_s8) if depthwise else (fw.conv2d_s8, nb.conv2d_s8)
+    np.testing.assert_array_equal(run[0](x, weights, bias, p), run[1](x, weights, bias, p))

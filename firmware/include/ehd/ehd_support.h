@@ -61,6 +61,12 @@ static inline int32_t ehd_wrap_add(int32_t a, int32_t b)
     return (int32_t)((uint32_t)a + (uint32_t)b);
 }
 
+/* acc + (x + offset) * w modulo 2^32: TFLM's int32 multiply-accumulate, never a signed overflow. */
+static inline int32_t ehd_mac(int32_t acc, int32_t x, int32_t offset, int32_t w)
+{
+    return (int32_t)((uint32_t)acc + ((uint32_t)x + (uint32_t)offset) * (uint32_t)w);
+}
+
 /* Requantized accumulator + output zero point, clamped to the activation range. */
 static inline int8_t ehd_requantize_s8(int32_t acc, int32_t multiplier, int32_t shift,
                                        int32_t output_offset, int32_t act_min, int32_t act_max)

@@ -55,12 +55,12 @@ ehd_status ehd_convolve_s8(const ehd_conv_params *conv, const ehd_offsets *offse
                             const int8_t *px = in_batch + ((int64_t)y * in_w + x) * in_c;
                             const int8_t *w = filter + ((int64_t)ky * k_w + kx) * in_c;
                             for (ic = 0; ic < in_c; ic++) {
-                                acc += ((int32_t)px[ic] + offsets->input_offset) * (int32_t)w[ic];
+                                acc = ehd_mac(acc, px[ic], offsets->input_offset, w[ic]);
                             }
                         }
                     }
                     if (conv->bias != 0) {
-                        acc += conv->bias[oc];
+                        acc = ehd_wrap_add(acc, conv->bias[oc]);
                     }
                     *output++ = ehd_requantize_s8(acc, conv->multiplier[oc], conv->shift[oc],
                                                   offsets->output_offset, conv->act_min,

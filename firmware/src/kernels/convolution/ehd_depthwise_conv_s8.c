@@ -58,11 +58,11 @@ ehd_status ehd_depthwise_conv_s8(const ehd_conv_params *conv, const ehd_offsets 
                                 }
                                 const int32_t px = in_batch[((int64_t)y * in_w + x) * in_c + ic];
                                 const int32_t w = conv->weights[((int64_t)ky * k_w + kx) * out_c + oc];
-                                acc += (px + offsets->input_offset) * w;
+                                acc = ehd_mac(acc, px, offsets->input_offset, w);
                             }
                         }
                         if (conv->bias != 0) {
-                            acc += conv->bias[oc];
+                            acc = ehd_wrap_add(acc, conv->bias[oc]);
                         }
                         *output++ = ehd_requantize_s8(acc, conv->multiplier[oc], conv->shift[oc],
                                                       offsets->output_offset, conv->act_min,

@@ -50,16 +50,14 @@ ehd_status ehd_fully_connected_s8(const ehd_fc_params *fc, const ehd_offsets *of
         const int8_t *x = input + (int64_t)b * n_in;
         for (o = 0; o < n_out; o++) {
             const int8_t *w = fc->weights + (int64_t)o * n_in;
-            /* Modulo 2^32: the sum wraps like TFLM's int32 accumulator, never overflows. */
-            uint32_t acc = 0;
+            int32_t acc = 0;
             for (i = 0; i < n_in; i++) {
-                acc += ((uint32_t)(int32_t)x[i] + (uint32_t)offsets->input_offset) *
-                       (uint32_t)(int32_t)w[i];
+                acc = ehd_mac(acc, x[i], offsets->input_offset, w[i]);
             }
             if (fc->bias != 0) {
-                acc += (uint32_t)fc->bias[o];
+                acc = ehd_wrap_add(acc, fc->bias[o]);
             }
-            *output++ = ehd_requantize_s8((int32_t)acc, fc->multiplier[o * q_step],
+            *output++ = ehd_requantize_s8(acc, fc->multiplier[o * q_step],
                                           fc->shift[o * q_step], offsets->output_offset,
                                           fc->act_min, fc->act_max);
         }
