@@ -19,7 +19,15 @@ import numpy as np
 import pytest
 from platformio.project.config import ProjectConfig
 
-from edgehdc.device import EmulatedBoard, board_spec, emulated_envs, firmware_size, ticks_to_instructions
+from edgehdc import cli
+from edgehdc.device import (
+    EmulatedBoard,
+    EmulatorError,
+    board_spec,
+    emulated_envs,
+    firmware_size,
+    ticks_to_instructions,
+)
 from edgehdc.export.firmware import write_firmware_sources
 from edgehdc.export.manifest import model_id
 from edgehdc.hdc import Centroid, SignProjection
@@ -89,6 +97,20 @@ def _vectors(elf, tmp_path) -> tuple[int, int]:
     subprocess.run(["arm-none-eabi-objcopy", "-O", "binary", "-j", ".text", str(elf), str(image)], check=True)
     head = image.read_bytes()[:8]
     return int.from_bytes(head[:4], "little"), int.from_bytes(head[4:], "little")
+
+
+def test_emulated_envs_come_from_platformio_ini():
+    assert emulated_envs() == ["qemu_m4", "qemu_m7", "qemu_m55"]
+    spec = board_spec("qemu_m55")
+    assert (spec.machine, spec.cpu, spec.flash_bytes, spec.ram_bytes) == ("mps3-an547", "cortex-m55", 512 << 10, 512 << 10)
+
+
+@pytest.mark.parametrize("env", ["qemu_m99", "nucleo_l4r5zi"])
+def test_a_board_qemu_cannot_run_is_refused(env, capsys):
+    with pytest.raises(EmulatorError, match="emulated: qemu_m4, qemu_m7, qemu_m55"):
+        EmulatedBoard(env)
+    assert cli.main(["demo", "--board", env, "--out", "/nonexistent"]) == 2  # before any training
+    assert "not an emulated environment" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("env", emulated_envs())
