@@ -160,4 +160,4 @@ def test_size_and_ticks(device):
     board, *_ = device
     flash, ram = firmware_size(board.elf_path)
     assert 1000 < flash < 4 << 20 and 1000 < ram < 4 << 20
-    assert ticks_to_instructions(16) == pytest.approx(10.0)  # shift 6: 1.6 ticks per instruction
+    assert ticks_to_instructions(16, 25_000_000) == pytest.approx(10.0)  # shift 6: 1.6 ticks per instruction

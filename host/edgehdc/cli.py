@@ -15,11 +15,12 @@ from edgehdc import verify
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edgehdc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="fine-tune -> int8 -> HDC -> emulated Cortex-M4 -> parity and latency report")
+    demo = sub.add_parser("demo", help="fine-tune -> int8 -> HDC -> emulated Cortex-M -> parity and latency report")
     demo.add_argument("--out", type=Path, default=Path("build/demo"), help="output folder (default build/demo)")
     demo.add_argument("--epochs", type=int, default=None, help="training epochs")
     demo.add_argument("--hdc-dim", type=int, default=None, help="hypervector bits D (multiple of 32)")
     demo.add_argument("--samples", type=int, default=None, help="test images sent to the device (default: all)")
+    demo.add_argument("--board", default="qemu_m4", help="emulated board: qemu_m4, qemu_m7 or qemu_m55 (default qemu_m4)")
     demo.set_defaults(handler=_demo)
     verify.register(sub)
     args = parser.parse_args(argv)
@@ -27,11 +28,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _demo(args) -> int:
+    from edgehdc.device import EmulatorError, board_spec
     from edgehdc.pipeline import DemoConfig, run_demo
     from edgehdc.report import print_report
 
     console = Console()
-    cfg = DemoConfig(out_dir=args.out, device_samples=args.samples)
+    try:
+        board_spec(args.board)
+    except EmulatorError as exc:
+        console.print(f"[red]--board: {exc}")
+        return 2
+    cfg = DemoConfig(out_dir=args.out, device_samples=args.samples, board=args.board)
     if args.epochs is not None:
         cfg.epochs = args.epochs
     if args.hdc_dim is not None:

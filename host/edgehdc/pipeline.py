@@ -3,7 +3,7 @@
 Each step is a short function over plain artifacts so tests and other
 commands can reuse any of them. Parity is checked rung by rung on the
 whole test split (docs/parity.md): TFLM == Numba == firmware C on the host
-== firmware on the emulated Cortex-M4.
+== firmware on the emulated Cortex-M (qemu_m4 by default).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class DemoConfig:
     hdc_seed: int = 0x5EED1234
     seed: int = 0
     device_samples: int | None = None  # None: the whole test split
+    board: str = "qemu_m4"  # emulated platformio.ini environment: qemu_m4, qemu_m7, qemu_m55
 
     def as_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
@@ -155,17 +156,17 @@ def check_bindings(art: HostArtifacts, model_dir: Path, parity: Parity) -> None:
 
 
 def run_on_device(cfg: DemoConfig, art: HostArtifacts, model_dir: Path, parity: Parity, progress) -> dict:
-    """Rung 3: build and flash the emulated Cortex-M4, send every test image over the serial link."""
+    """Rung 3: build and flash the emulated board, send every test image over the serial link."""
     from edgehdc.device import EmulatedBoard, firmware_size, ticks_to_instructions
 
-    board = EmulatedBoard(env="qemu_m4", model_dir=model_dir)
+    board = EmulatedBoard(env=cfg.board, model_dir=model_dir)
     board.build()
     flash, ram = firmware_size(board.elf_path)
     n = len(art.x_test_q) if cfg.device_samples is None else min(cfg.device_samples, len(art.x_test_q))
     labels, ticks_model, ticks_hdc = [], [], []
     with board.start() as link:
         info = link.expect_model(model_id(art.model_sha))
-        for i in progress(range(n), description="inference on the emulated Cortex-M4"):
+        for i in progress(range(n), description=f"inference on {info.board}"):
             reply = link.infer(art.x_test_q[i])
             check_device_reply(art, parity, "device_vs_numba", i, reply)
             labels.append(reply.label)

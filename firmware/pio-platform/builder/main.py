@@ -1,10 +1,9 @@
 """Build with the system arm-none-eabi-gcc; `upload` starts the board in QEMU.
 
 Sources: the project's src filter (firmware/src, firmware/app, the board
-folder) plus the generated model directory, EDGEHDC_MODEL_DIR (default
-<project>/build/model), compiled with the same project flags. CMSIS-Core
-headers come from EDGEHDC_CMSIS_CORE (default
-<project>/../shared/third_party/CMSIS_6/CMSIS/Core/Include).
+folders) plus the generated model; edgehdc_project.py adds the CPU flags,
+CMSIS-Core and the model (EDGEHDC_MODEL_DIR), exactly as it does for the real
+boards on `ststm32`.
 
 Upload environment: EDGEHDC_QEMU_PORT (required, the loopback TCP port the
 board's UART0 listens on; QEMU waits for the host to connect) and
@@ -14,49 +13,14 @@ EDGEHDC_QEMU_ICOUNT_SHIFT (default 6).
 import os
 import subprocess
 import sys
-from os.path import isfile, join
+from os.path import join
 
-from SCons.Script import COMMAND_LINE_TARGETS, AlwaysBuild, Default, DefaultEnvironment
+from SCons.Script import AlwaysBuild, Default, DefaultEnvironment
 
 env = DefaultEnvironment()
 board = env.BoardConfig()
-project_dir = env.subst("$PROJECT_DIR")
-firmware_dir = join(project_dir, "firmware")
-board_dir = join(firmware_dir, "boards", board.get("build.board_dir"))
+board_dir = join(env.subst("$PROJECT_DIR"), "firmware", "boards", board.get("build.board_dir"))
 
-
-def fail(message):
-    sys.stderr.write("Error: %s\n" % message)
-    env.Exit(1)
-
-
-def model_dir():
-    path = os.path.abspath(os.environ.get("EDGEHDC_MODEL_DIR") or join(project_dir, "build", "model"))
-    if not isfile(join(path, "ehd_generated.h")) or not isfile(join(path, "ehd_generated.c")):
-        fail(
-            "no generated model in %s (ehd_generated.h/.c missing). Export a model first "
-            "(edgehdc.export.firmware.write_firmware_sources, or the `edgehdc` CLI) and set "
-            "EDGEHDC_MODEL_DIR to its output folder." % path
-        )
-    return path
-
-
-def cmsis_core_dir():
-    path = os.environ.get("EDGEHDC_CMSIS_CORE") or join(
-        project_dir, "..", "shared", "third_party", "CMSIS_6", "CMSIS", "Core", "Include"
-    )
-    path = os.path.abspath(path)
-    if not isfile(join(path, "core_cm4.h")):
-        fail("CMSIS-Core headers not found in %s: set EDGEHDC_CMSIS_CORE to CMSIS_6/CMSIS/Core/Include" % path)
-    return path
-
-
-cpu_flags = [
-    "-mcpu=%s" % board.get("build.cpu"),
-    "-mthumb",
-    "-mfpu=%s" % board.get("build.fpu"),
-    "-mfloat-abi=%s" % board.get("build.float_abi"),
-]
 env.Replace(
     AR="arm-none-eabi-gcc-ar",
     AS="arm-none-eabi-as",
@@ -73,26 +37,11 @@ env.Replace(
     PROGSUFFIX=".elf",
     LDSCRIPT_PATH=join(board_dir, board.get("build.ldscript")),
 )
-env.Append(
-    ASFLAGS=cpu_flags,
-    CCFLAGS=cpu_flags + ["-ffunction-sections", "-fdata-sections"],
-    LINKFLAGS=cpu_flags + ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"],
-    LIBS=["c_nano", "m", "gcc"],
-    CPPPATH=[join(firmware_dir, "include"), board_dir, cmsis_core_dir()],
-)
-
-if not any(t in ("clean", "size", "envdump", "idedata") for t in COMMAND_LINE_TARGETS):
-    model = model_dir()
-    env.Append(CPPPATH=[model])
-    # The generated sources are ours too: same flags as the project's src.
-    model_env = env.Clone()
-    model_env.ProcessFlags(env.get("BUILD_FLAGS"))
-    model_env.ProcessFlags(env.get("SRC_BUILD_FLAGS"))
-    model_env.BuildSources(join("$BUILD_DIR", "model"), model, "+<*.c>")
+env.Append(LIBS=["c_nano", "m", "gcc"])
+env.SConscript("edgehdc_project.py", exports="env")
 
 target_elf = env.BuildProgram()
 Default(target_elf)
-
 
 
 def upload(target, source, env):

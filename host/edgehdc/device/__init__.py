@@ -1,6 +1,14 @@
 """Talking to a device: the serial protocol, the link, the emulated board, the firmware size."""
 
-from .emulator import EmulatedBoard, EmulatorError, pio_env, ticks_to_instructions
+from .emulator import (
+    EmulatedBoard,
+    EmulatedBoardSpec,
+    EmulatorError,
+    board_spec,
+    emulated_envs,
+    pio_env,
+    ticks_to_instructions,
+)
 from .link import DeviceLink, DeviceTimeout, StaleModelError
 from .protocol import (
     Backend,
@@ -15,7 +23,7 @@ from .protocol import (
 from .size import firmware_size
 
 __all__ = [
-    "Backend", "DeviceError", "DeviceLink", "DeviceTimeout", "EmulatedBoard", "EmulatorError",
+    "Backend", "DeviceError", "DeviceLink", "DeviceTimeout", "EmulatedBoard", "EmulatedBoardSpec", "EmulatorError",
     "ErrorCode", "InferReply", "InfoReply", "MsgType", "Packet", "ProtocolError", "StaleModelError",
-    "firmware_size", "pio_env", "ticks_to_instructions",
+    "board_spec", "emulated_envs", "firmware_size", "pio_env", "ticks_to_instructions",
 ]

@@ -1,12 +1,17 @@
 """The emulated board: build the firmware with PlatformIO (offline) and run it in QEMU.
 
-`pio run -e qemu_m4 -t upload` starts `qemu-system-arm` with the board's UART0
+`pio run -e ENV -t upload` starts `qemu-system-arm` with the board's UART0
 listening on a loopback TCP port (firmware/pio-platform/builder/main.py);
-QEMU holds the guest until pyserial connects, so no byte is lost.
+QEMU holds the guest until pyserial connects, so no byte is lost. The
+emulated environments are those of platformio.ini whose board has a manifest
+in the in-repo dev-platform (firmware/pio-platform/boards/): qemu_m4, qemu_m7,
+qemu_m55 (docs/boards.md). The QEMU machine, CPU and memory sizes come from
+that manifest; the counter frequency from the firmware's INFO reply.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,17 +19,55 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .link import DeviceLink, DeviceTimeout
 
 ROOT = Path(__file__).resolve().parents[3]
+BOARD_MANIFESTS = ROOT / "firmware" / "pio-platform" / "boards"
 ICOUNT_SHIFT = 6  # -icount shift=6: one instruction every 64 ns of virtual time
-COUNTER_HZ = 25_000_000  # the mps2 FPGAIO counter
 
 
 class EmulatorError(RuntimeError):
     """The firmware build failed or QEMU could not be started."""
+
+
+@dataclass(frozen=True)
+class EmulatedBoardSpec:
+    """One emulated environment of platformio.ini and its board manifest."""
+
+    env: str  # platformio.ini environment, e.g. "qemu_m55"
+    board: str  # board id, e.g. "mps3_an547"
+    title: str  # the manifest's name
+    machine: str  # QEMU -machine
+    cpu: str  # QEMU -cpu and gcc -mcpu
+    flash_bytes: int  # upload.maximum_size
+    ram_bytes: int  # upload.maximum_ram_size
+
+
+def _project_boards() -> dict[str, str]:
+    from platformio.project.config import ProjectConfig
+
+    config = ProjectConfig(str(ROOT / "platformio.ini"))
+    return {env: config.get(f"env:{env}", "board", "") for env in config.envs()}
+
+
+def emulated_envs() -> list[str]:
+    """The platformio.ini environments that run in QEMU, in file order."""
+    return [env for env, board in _project_boards().items() if (BOARD_MANIFESTS / f"{board}.json").is_file()]
+
+
+def board_spec(env: str) -> EmulatedBoardSpec:
+    """The emulated board behind `env`; EmulatorError naming the emulated envs if there is none."""
+    boards = _project_boards()
+    manifest = BOARD_MANIFESTS / f"{boards.get(env, '')}.json"
+    if env not in boards or not manifest.is_file():
+        raise EmulatorError(f"{env!r} is not an emulated environment of platformio.ini; "
+                            f"emulated: {', '.join(emulated_envs())}")
+    m = json.loads(manifest.read_text())
+    return EmulatedBoardSpec(env, boards[env], m["name"], m["build"]["qemu_machine"], m["build"]["cpu"],
+                             int(m["upload"]["maximum_size"]), int(m["upload"]["maximum_ram_size"]))
 
 
 def pio_env(**extra: str) -> dict[str, str]:
@@ -51,9 +94,10 @@ def pio_executable() -> str:
     return found
 
 
-def ticks_to_instructions(ticks: float, hz: int = COUNTER_HZ, shift: int = ICOUNT_SHIFT) -> float:
+def ticks_to_instructions(ticks: float, hz: int, shift: int = ICOUNT_SHIFT) -> float:
     """Guest instructions behind `ticks` of a `hz` counter under `-icount shift=N`.
 
+    `hz` is the board's counter frequency, as its INFO reply reports it.
     Each instruction advances virtual time by 2**shift ns, so
     instructions = ticks * 1e9 / (2**shift * hz).
     """
@@ -67,16 +111,21 @@ def _free_port() -> int:
 
 
 class EmulatedBoard:
-    """Firmware for `env` with the model in `model_dir`, run in QEMU.
+    """Firmware for `env` (qemu_m4, qemu_m7, qemu_m55) with the model in `model_dir`, run in QEMU.
 
-    with EmulatedBoard(model_dir=out) as board:   # builds, starts, connects
+    with EmulatedBoard("qemu_m55", model_dir=out) as board:   # builds, starts, connects
         board.link.info()
+
+    `src_flags` are appended to the firmware's compiler flags for this build
+    (e.g. "-O3"), through PlatformIO's PLATFORMIO_BUILD_SRC_FLAGS.
     """
 
     def __init__(self, env: str = "qemu_m4", model_dir: str | os.PathLike | None = None,
                  build_timeout: float = 300.0, start_timeout: float = 60.0,
-                 link_timeout: float = 10.0, icount_shift: int = ICOUNT_SHIFT):
+                 link_timeout: float = 10.0, icount_shift: int = ICOUNT_SHIFT, src_flags: str = ""):
+        self.spec = board_spec(env)
         self.env = env
+        self.src_flags = src_flags
         self.model_dir = Path(model_dir or ROOT / "build" / "model").resolve()
         self.build_timeout = build_timeout
         self.start_timeout = start_timeout
@@ -92,6 +141,8 @@ class EmulatedBoard:
         return ROOT / ".pio" / "build" / self.env / "firmware.elf"
 
     def _env(self, **extra: str) -> dict[str, str]:
+        if self.src_flags:  # for `upload` too, or PlatformIO would rebuild without them
+            extra["PLATFORMIO_BUILD_SRC_FLAGS"] = self.src_flags
         return pio_env(EDGEHDC_MODEL_DIR=str(self.model_dir), **extra)
 
     def build(self) -> Path:

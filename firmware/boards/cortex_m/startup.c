@@ -1,11 +1,14 @@
 /*
- * Vector table and reset handler. The FPU is enabled before anything else:
- * GCC may turn the .data/.bss loops below into memcpy/memset, which may use
- * floating-point registers.
+ * Vector table and reset handler for every board (Armv7-M and Armv8.1-M).
+ * The device header comes from the build (-DCMSIS_device_header="...").
+ *
+ * The FPU is enabled before anything else: GCC may turn the .data/.bss loops
+ * below into memcpy/memset, which may use floating-point registers (and MVE
+ * registers on the Cortex-M55, enabled by the same CP10/CP11 bits).
  */
 #include <stdint.h>
 
-#include "mps2_an386.h"
+#include CMSIS_device_header
 
 extern uint32_t __data_load__, __data_start__, __data_end__;
 extern uint32_t __bss_start__, __bss_end__;
@@ -41,6 +44,8 @@ void Default_Handler(void)
 
 typedef void (*vector_fn)(void);
 
+/* The 16 system exceptions and 32 device interrupts; the firmware enables no
+   interrupt, so the rest of a device's table is never read. */
 __attribute__((section(".vectors"), used)) static const vector_fn vectors[16 + 32] = {
     (vector_fn)(uintptr_t)&__stack_top__,
     Reset_Handler,

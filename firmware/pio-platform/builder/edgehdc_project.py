@@ -1,0 +1,78 @@
+"""What every edgehdc environment adds to a PlatformIO build.
+
+Run by this dev-platform's builder/main.py for the emulated boards, and as
+`extra_scripts = pre:firmware/pio-platform/builder/edgehdc_project.py` on the
+standard `ststm32` platform for the real boards:
+
+- CPU flags from the board manifest (build.cpu, build.fpu, build.float_abi;
+  `board_build.fpu = ...` in platformio.ini sets them for a registry board),
+  for compiling, assembling and linking alike;
+- bare-metal linking: our startup instead of the C runtime's, newlib-nano,
+  unused sections dropped, firmware/boards/cortex_m on the linker path for the
+  shared sections.ld;
+- CMSIS-Core headers: EDGEHDC_CMSIS_CORE, default
+  <project>/../shared/third_party/CMSIS_6/CMSIS/Core/Include;
+- the generated model: EDGEHDC_MODEL_DIR (default <project>/build/model),
+  on the include path, its .c files built into the program.
+"""
+
+import os
+import sys
+from os.path import abspath, isfile, join
+
+from SCons.Script import COMMAND_LINE_TARGETS, Import
+
+Import("env")
+
+board = env.BoardConfig()
+project_dir = env.subst("$PROJECT_DIR")
+firmware_dir = join(project_dir, "firmware")
+
+
+def fail(message):
+    sys.stderr.write("Error: %s\n" % message)
+    env.Exit(1)
+
+
+def cpu_flags():
+    flags = ["-mcpu=%s" % board.get("build.cpu"), "-mthumb"]
+    if board.get("build.fpu", ""):
+        flags.append("-mfpu=%s" % board.get("build.fpu"))
+    if board.get("build.float_abi", ""):
+        flags.append("-mfloat-abi=%s" % board.get("build.float_abi"))
+    return flags
+
+
+def model_dir():
+    path = abspath(os.environ.get("EDGEHDC_MODEL_DIR") or join(project_dir, "build", "model"))
+    if not isfile(join(path, "ehd_generated.h")) or not isfile(join(path, "ehd_generated.c")):
+        fail(
+            "no generated model in %s (ehd_generated.h/.c missing). Export a model first "
+            "(edgehdc.export.firmware.write_firmware_sources, or the `edgehdc` CLI) and set "
+            "EDGEHDC_MODEL_DIR to its output folder." % path
+        )
+    return path
+
+
+def cmsis_core_dir():
+    path = os.environ.get("EDGEHDC_CMSIS_CORE") or join(
+        project_dir, "..", "shared", "third_party", "CMSIS_6", "CMSIS", "Core", "Include"
+    )
+    path = abspath(path)
+    if not isfile(join(path, "core_cm4.h")):
+        fail("CMSIS-Core headers not found in %s: set EDGEHDC_CMSIS_CORE to CMSIS_6/CMSIS/Core/Include" % path)
+    return path
+
+
+env.AppendUnique(
+    ASFLAGS=cpu_flags(),
+    CCFLAGS=cpu_flags() + ["-ffunction-sections", "-fdata-sections"],
+    LINKFLAGS=cpu_flags() + ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"],
+    LIBPATH=[join(firmware_dir, "boards", "cortex_m")],
+    CPPPATH=[join(firmware_dir, "include"), cmsis_core_dir()],
+)
+
+if not any(t in ("clean", "size", "envdump", "idedata") for t in COMMAND_LINE_TARGETS):
+    model = model_dir()
+    env.AppendUnique(CPPPATH=[model])
+    env.BuildSources(join("$BUILD_DIR", "model"), model, "+<*.c>")
