@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--epochs", type=int, default=None, help="training epochs")
     demo.add_argument("--hdc-dim", type=int, default=None, help="hypervector bits D (multiple of 32)")
     demo.add_argument("--samples", type=int, default=None, help="test images sent to the device (default: all)")
+    demo.add_argument("--dataset", default="digits", help="digits, or a bundled aeon time-series set (e.g. JapaneseVowels)")
+    demo.add_argument("--model", type=Path, default=None, help="a fine-tuned model.pt (edgehdc finetune train) instead of training")
     demo.set_defaults(handler=_demo)
     verify.register(sub)
     finetune_cli.register(sub)
@@ -33,7 +35,7 @@ def _demo(args) -> int:
     from edgehdc.report import print_report
 
     console = Console()
-    cfg = DemoConfig(out_dir=args.out, device_samples=args.samples)
+    cfg = DemoConfig(out_dir=args.out, device_samples=args.samples, dataset=args.dataset, model_path=args.model)
     if args.epochs is not None:
         cfg.epochs = args.epochs
     if args.hdc_dim is not None:
@@ -41,11 +43,15 @@ def _demo(args) -> int:
             console.print(f"[red]--hdc-dim must be a positive multiple of 32, got {args.hdc_dim}")
             return 2
         cfg.hdc_dim = args.hdc_dim
-    report = run_demo(
-        cfg,
-        log=lambda msg: console.print(f"[bold cyan]>[/] {msg}"),
-        progress=lambda it, description="": track(it, description=description, console=console),
-    )
+    try:
+        report = run_demo(
+            cfg,
+            log=lambda msg: console.print(f"[bold cyan]>[/] {msg}"),
+            progress=lambda it, description="": track(it, description=description, console=console),
+        )
+    except ValueError as e:  # a bad dataset name, model file or class count
+        console.print(f"[red]error: {e}")
+        return 2
     print_report(report, console)
     console.print(f"report: {cfg.out_dir / 'report.json'}")
     return 0 if report["parity"]["mismatches"] == 0 else 1

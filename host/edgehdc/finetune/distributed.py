@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 
 import torch
 import torch.distributed as dist
@@ -41,13 +42,11 @@ def all_gather_grad(x: torch.Tensor) -> torch.Tensor:
     """Concatenation over ranks (in rank order) that gradients flow through; x itself when alone."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return x
-    from torch.distributed.nn.functional import all_gather
-
     sizes = [torch.zeros(1, dtype=torch.long) for _ in range(dist.get_world_size())]
     dist.all_gather(sizes, torch.tensor([len(x)]))
     longest = int(max(s.item() for s in sizes))
     padded = F.pad(x, (0, 0) * (x.dim() - 1) + (0, longest - len(x)))
-    parts = all_gather(padded)
+    parts = _autograd_collective("all_gather", padded)
     return torch.cat([p[:int(s.item())] for p, s in zip(parts, sizes)])
 
 
@@ -60,18 +59,26 @@ def all_sum(values: list[float]) -> list[float]:
     return t.tolist()
 
 
+def _autograd_collective(name: str, x: torch.Tensor):
+    """torch.distributed.nn.functional.<name>: the collectives gradients flow through (deprecated in
+    favour of functional collectives that do not all have autograd yet, hence the silenced warning)."""
+    import torch.distributed.nn.functional as fn
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return getattr(fn, name)(x)
+
+
 class _GlobalBatchNorm:
     """Mixin forward: batch statistics over every rank's share of the batch (training mode only)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
-        from torch.distributed.nn.functional import all_reduce
-
         dims = [0, *range(2, x.dim())]
         c = x.shape[1]
         count = torch.tensor([x.numel() / c], dtype=x.dtype)
-        stats = all_reduce(torch.cat([x.sum(dims), (x * x).sum(dims), count]))
+        stats = _autograd_collective("all_reduce", torch.cat([x.sum(dims), (x * x).sum(dims), count]))
         n = stats[-1]
         mean = stats[:c] / n
         var = (stats[c:2 * c] / n - mean * mean).clamp_min(0)

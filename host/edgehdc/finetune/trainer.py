@@ -202,6 +202,7 @@ class Trainer:
         self.trainable_params = max(self.trainable_params,
                                     sum(p.numel() for p in model.parameters() if p.requires_grad))
         apply_modes(model, True)
+        lrs = [g["lr"] for g in self.opt.param_groups]  # what this epoch's first step uses
         source = self.cache.features if self.cache is not None else self.x
         order = torch.randperm(len(source), generator=self.g)
         sums = np.zeros(3)  # loss * n, correct, n
@@ -222,7 +223,7 @@ class Trainer:
         sums[:2] = distributed.all_sum(list(sums[:2]))
         self.train_seconds += time.perf_counter() - t0
         return {"epoch": epoch, "loss": float(sums[0] / len(source)), "train_acc": float(sums[1] / len(source)),
-                "lr_head": self.opt.param_groups[1]["lr"], "lr_backbone": self.opt.param_groups[0]["lr"],
+                "lr_head": lrs[-1], "lr_backbone": lrs[0],
                 "trainable_blocks": trainable, "epoch_seconds": time.perf_counter() - t0}
 
     def _wrap(self) -> nn.Module:
