@@ -59,17 +59,21 @@ def apply_modes(model: nn.Module, training: bool) -> None:
                 block.eval()
 
 
-def param_groups(model: nn.Module, lr: float, backbone_lr_scale: float, weight_decay: float) -> list[dict]:
+def param_groups(model: nn.Module, lr: float, backbone_lr_scale: float, weight_decay: float,
+                 frozen_backbone: bool = False) -> list[dict]:
     """Two AdamW groups: "backbone" (pretrained blocks, lr * backbone_lr_scale) and "head" (head + adapter, lr).
 
     Every parameter is in a group from the start, frozen or not: AdamW skips a
     parameter without a gradient, so unfreezing later needs no new optimizer.
+    A backbone that stays frozen for the whole run (`frozen_backbone`) leaves
+    its group empty, which spares the optimizer a walk over it every step.
     """
     backbone = [p for _, b in backbone_blocks(model) for p in b.parameters()]
+    grouped_backbone = [] if frozen_backbone else backbone
     head = [p for _, m in new_modules(model) for p in m.parameters()]
     grouped = {id(p) for p in backbone + head}
     rest = [n for n, p in model.named_parameters() if id(p) not in grouped]
     if rest:
         raise ValueError(f"parameters outside the backbone blocks and the head: {rest}")
-    return [{"name": "backbone", "params": backbone, "lr": lr * backbone_lr_scale, "weight_decay": weight_decay},
+    return [{"name": "backbone", "params": grouped_backbone, "lr": lr * backbone_lr_scale, "weight_decay": weight_decay},
             {"name": "head", "params": head, "lr": lr, "weight_decay": weight_decay}]

@@ -126,7 +126,8 @@ class Trainer:
         if cfg.loss == "hdc":  # the features before fine-tuning, for the consistency term
             self.original = copy.deepcopy(self.model).eval().requires_grad_(False)
         self.steps = math.ceil(len(self.x) / cfg.batch_size)
-        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.lr, cfg.backbone_lr_scale, cfg.weight_decay))
+        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.lr, cfg.backbone_lr_scale, cfg.weight_decay,
+                                                  frozen_backbone=cfg.frozen_backbone))
         self.sched = self._scheduler()
         self.history: dict[str, list] = {}
         self.start_epoch, self.best_loss, self.best_epoch, self.wait = 0, math.inf, None, 0
@@ -196,11 +197,11 @@ class Trainer:
         t0 = time.perf_counter()
         cfg, model = self.cfg, self.model
         top = self._top(epoch)
-        trainable = set_trainable(model, top)
-        if self._stage != top:  # DDP must be rebuilt when the set of trained parameters changes
+        if self._stage != top:  # a new freezing stage (DDP must be rebuilt when the trained set changes)
+            self._trainable = set_trainable(model, top)
             self._stage, self.step_module = top, self._wrap()
-        self.trainable_params = max(self.trainable_params,
-                                    sum(p.numel() for p in model.parameters() if p.requires_grad))
+            self.trainable_params = max(self.trainable_params,
+                                        sum(p.numel() for p in model.parameters() if p.requires_grad))
         apply_modes(model, True)
         lrs = [g["lr"] for g in self.opt.param_groups]  # what this epoch's first step uses
         source = self.cache.features if self.cache is not None else self.x
@@ -224,7 +225,7 @@ class Trainer:
         self.train_seconds += time.perf_counter() - t0
         return {"epoch": epoch, "loss": float(sums[0] / len(source)), "train_acc": float(sums[1] / len(source)),
                 "lr_head": lrs[-1], "lr_backbone": lrs[0],
-                "trainable_blocks": trainable, "epoch_seconds": time.perf_counter() - t0}
+                "trainable_blocks": self._trainable, "epoch_seconds": time.perf_counter() - t0}
 
     def _wrap(self) -> nn.Module:
         step = _Step(self.model, self.cache is not None)
