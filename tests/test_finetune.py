@@ -316,3 +316,21 @@ def test_param_groups_refuse_parameters_outside_backbone_and_head():
     model.extra = nn.Linear(2, 2)
     with pytest.raises(ValueError, match="extra.weight"):
         param_groups(model, 1e-3, 0.1, 0.0)
+
+
+@pytest.mark.parametrize("head", ["mlp", "bn"])
+def test_ptq_folds_batchnorm1d_heads(head, tasks, base_ckpt):
+    from edgehdc.quant.accuracy import int8_logits
+    from edgehdc.quant.ptq import quantize
+
+    cfg = FinetuneConfig.strategy("linear_probe", head=head, epochs=15, lr=3e-2)
+    model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+    Trainer(model, cfg, progress=False).fit(tasks[2].train.x_train, tasks[2].train.y_train)
+    bn = next(m for m in model.head if isinstance(m, nn.BatchNorm1d))
+    assert not torch.equal(bn.running_mean, torch.zeros_like(bn.running_mean))  # a BN that does something
+    x = tasks[1].x_test
+    graph = quantize(model, tasks[2].train.x_train)
+    assert sum(op.kind.value == "FULLY_CONNECTED" for op in graph.ops) == (3 if head == "mlp" else 2)
+    with torch.no_grad():
+        float_pred = model.eval()(torch.from_numpy(x).permute(0, 3, 1, 2)).argmax(1).numpy()
+    assert (int8_logits(graph, x).argmax(1) == float_pred).mean() >= 0.95
