@@ -26,7 +26,7 @@ install_debian() {
 
 install_venv() {
   local stamp="$VENV/.edgehdc-stamp"
-  local want; want="$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+  local want; want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-nodeps.txt" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return
   say "creating venv in $VENV (torch==2.13.0 CPU + requirements.txt)"
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
@@ -34,6 +34,8 @@ install_venv() {
   # torch first and explicitly: an unpinned torch would pull a CUDA build.
   "$VENV/bin/pip" install -q torch==2.13.0
   "$VENV/bin/pip" install -q -r "$ROOT/requirements.txt"
+  # Packages whose declared bounds lag our pins (see the file): without their deps.
+  "$VENV/bin/pip" install -q --no-deps -r "$ROOT/requirements-nodeps.txt"
   # The editable build is chatty on stderr: keep its log, show it only on failure.
   "$VENV/bin/pip" install -q --no-deps -e "$ROOT" >"$VENV/editable-install.log" 2>&1 \
     || { cat "$VENV/editable-install.log"; exit 1; }

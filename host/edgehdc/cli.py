@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import track
 
 from edgehdc import verify
+from edgehdc.finetune import cli as finetune_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--hdc-dim", type=int, default=None, help="hypervector bits D (multiple of 32)")
     demo.add_argument("--samples", type=int, default=None, help="test images sent to the device (default: all)")
     demo.add_argument("--board", default="qemu_m4", help="emulated board: qemu_m4, qemu_m7 or qemu_m55 (default qemu_m4)")
+    demo.add_argument("--dataset", default="digits", help="digits, or a bundled aeon time-series set (e.g. JapaneseVowels)")
+    demo.add_argument("--model", type=Path, default=None, help="a fine-tuned model.pt (edgehdc finetune train) instead of training")
     demo.set_defaults(handler=_demo)
     verify.register(sub)
+    finetune_cli.register(sub)
     args = parser.parse_args(argv)
     return args.handler(args)
 
@@ -38,7 +42,8 @@ def _demo(args) -> int:
     except EmulatorError as exc:
         console.print(f"[red]--board: {exc}")
         return 2
-    cfg = DemoConfig(out_dir=args.out, device_samples=args.samples, board=args.board)
+    cfg = DemoConfig(out_dir=args.out, device_samples=args.samples, board=args.board,
+                     dataset=args.dataset, model_path=args.model)
     if args.epochs is not None:
         cfg.epochs = args.epochs
     if args.hdc_dim is not None:
@@ -46,11 +51,15 @@ def _demo(args) -> int:
             console.print(f"[red]--hdc-dim must be a positive multiple of 32, got {args.hdc_dim}")
             return 2
         cfg.hdc_dim = args.hdc_dim
-    report = run_demo(
-        cfg,
-        log=lambda msg: console.print(f"[bold cyan]>[/] {msg}"),
-        progress=lambda it, description="": track(it, description=description, console=console),
-    )
+    try:
+        report = run_demo(
+            cfg,
+            log=lambda msg: console.print(f"[bold cyan]>[/] {msg}"),
+            progress=lambda it, description="": track(it, description=description, console=console),
+        )
+    except ValueError as e:  # a bad dataset name, model file or class count
+        console.print(f"[red]error: {e}")
+        return 2
     print_report(report, console)
     console.print(f"report: {cfg.out_dir / 'report.json'}")
     return 0 if report["parity"]["mismatches"] == 0 else 1

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from edgehdc import models
-from edgehdc.data import load_digits, quantize_input
+from edgehdc.data import load_dataset, load_digits, quantize_input
 from edgehdc.export.firmware import write_firmware_sources
 from edgehdc.export.manifest import model_id, model_sha256, sha256_bytes, write_manifest
 from edgehdc.fileio import atomic_write_bytes
@@ -34,6 +34,8 @@ class DemoConfig:
     out_dir: Path = Path("build/demo")
     image_size: int = 16
     model: str = "tinycnn"
+    dataset: str = "digits"  # or a bundled aeon set: a tinycnn1d over [1, T, C] series
+    model_path: Path | None = None  # a fine-tuned model (`edgehdc finetune train`): no training here
     embedding_dim: int = 32
     epochs: int = 60
     hdc_dim: int = 2048
@@ -65,11 +67,43 @@ class HostArtifacts:
 
 
 def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
-    split = load_digits(size=cfg.image_size, seed=cfg.seed)
+    if cfg.model_path is not None:
+        net, split = load_finetuned(cfg.model_path)
+        log(f"fine-tuned model {cfg.model_path}: {len(split.class_names)} classes, input {split.sample_shape}")
+        return host_artifacts(net, split, cfg)
+    series = cfg.dataset != "digits"
+    split = load_dataset(cfg.dataset) if series else load_digits(size=cfg.image_size, seed=cfg.seed)
+    name = "tinycnn1d" if series and cfg.model == "tinycnn" else cfg.model
+    kw = {"in_chans": split.sample_shape[2]} if series else {}
     torch.manual_seed(cfg.seed)  # the initial weights too: same config, same model, same report
-    net = models.create(cfg.model, num_classes=len(split.class_names), embedding_dim=cfg.embedding_dim)
-    log(f"training {cfg.model} on digits {split.x_train.shape[1:3]} for {cfg.epochs} epochs")
-    fit(net, split, epochs=cfg.epochs, seed=cfg.seed)
+    net = models.create(name, num_classes=len(split.class_names), embedding_dim=cfg.embedding_dim, **kw)
+    log(f"training {name} on {cfg.dataset} {split.x_train.shape[1:]} for {cfg.epochs} epochs")
+    fit(net, split, epochs=cfg.epochs, seed=cfg.seed, max_shift=0 if series else 1)
+    return host_artifacts(net, split, cfg)
+
+
+def load_finetuned(path: Path):
+    """(model, split) of a model `edgehdc finetune train` wrote: its target classes, the K-shot training
+    samples it was fine-tuned on (calibration and HDC prototypes) and the target test split."""
+    from edgehdc.data import base_target, default_classes, few_shot
+
+    net, ckpt = models.load_model(path)
+    data, config = ckpt.get("data"), ckpt.get("config")
+    if not data or not config:
+        raise ValueError(f"{path} does not say which data it was fine-tuned on (write it with `edgehdc finetune train`)")
+    full = load_dataset(data["dataset"])
+    base = data["base"].split(",") if data.get("base") else default_classes(full)[0]
+    _, target = base_target(full, base, data["target"])
+    split = few_shot(target, data["shots"], seed=config["seed"]).train
+    return net, split
+
+
+def host_artifacts(net: torch.nn.Module, split, cfg: DemoConfig) -> HostArtifacts:
+    """int8 graph, HDC encoder and prototypes of a trained model on a split: everything the device is checked against."""
+    from edgehdc.models.heads import num_outputs
+
+    if num_outputs(net.head) != split.num_classes:
+        raise ValueError(f"the model predicts {num_outputs(net.head)} classes, the data has {split.num_classes}")
     acc_float = evaluate(net, split.x_test, split.y_test)
 
     graph = quantize(net, split.x_train)

@@ -16,7 +16,7 @@ def write_report(path: Path, report: dict) -> Path:
 
 def print_report(report: dict, console: Console | None = None) -> None:
     console = console or Console()
-    acc = Table(title="accuracy on the digits test split")
+    acc = Table(title=f"accuracy on the {report.get('config', {}).get('dataset', 'digits')} test split")
     for name in ("float", "int8", "hdc_host", "hdc_device"):
         acc.add_column(name, justify="right")
     acc.add_row(*(f"{report['accuracy'][k]:.4f}" for k in ("float", "int8", "hdc_host", "hdc_device")))

@@ -21,10 +21,13 @@ class ConvBNAct(nn.Sequential):
     """Conv2d (TFLite SAME padding, no bias) -> BatchNorm2d -> optional ReLU.
 
     `groups == in_ch == out_ch` is a depthwise convolution. PTQ folds the
-    BatchNorm into the convolution and fuses the ReLU into the op.
+    BatchNorm into the convolution and fuses the ReLU into the op. `kernel`
+    and `stride` are an int or (h, w): a 1-D convolution over [N, C, 1, T]
+    is kernel (1, k), stride (1, s), a CONV_2D of height 1 in TFLite.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1,
+    def __init__(self, in_ch: int, out_ch: int, kernel: int | tuple[int, int] = 3,
+                 stride: int | tuple[int, int] = 1,
                  groups: int = 1, act: bool = True):
         super().__init__()
         self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding=0, groups=groups, bias=False)

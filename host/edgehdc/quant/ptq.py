@@ -1,7 +1,8 @@
 """Post-training quantization of a PyTorch model into the int8 IR (TFLite int8 spec).
 
 `quantize(model, calibration_x, method)` walks `model.features` then
-`model.head`: BatchNorm is folded into the convolution before it, ReLU/ReLU6
+`model.head`: BatchNorm is folded into the convolution before it (a
+BatchNorm1d into the Linear before or after it), ReLU/ReLU6
 is fused into the op, global average pooling becomes AVERAGE_POOL_2D with the
 full HxW filter. Weights are symmetric int8 (per output channel for
 convolutions unless `per_channel=False`, per tensor for fully connected
@@ -85,15 +86,26 @@ def _fold(model: nn.Module) -> tuple[list[_Layer], int]:
     items += [(f"head.{i}" if len(heads) > 1 else "head", m) for i, m in enumerate(heads)]
     layers: list[_Layer] = []
     embedding = -1
+    pending_bn: tuple[str, nn.BatchNorm1d] | None = None  # a BatchNorm1d waiting for the Linear after it
     for name, m in items:
+        if pending_bn is not None and not isinstance(m, nn.Linear):
+            raise ValueError(f"{pending_bn[0]}: BatchNorm1d must follow or precede a Linear")
         if isinstance(m, ConvBNAct):
             layers.append(_fold_conv(name, m))
+        elif isinstance(m, nn.BatchNorm1d):
+            if layers and layers[-1].kind == OpKind.FULLY_CONNECTED and layers[-1].activation == Activation.NONE:
+                _fold_bn_after(layers[-1], m)
+            else:
+                pending_bn = (name, m)
         elif isinstance(m, GlobalAvgPool) or (isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size in (1, (1, 1))):
             layers.append(_Layer(name, OpKind.AVERAGE_POOL_2D))
         elif isinstance(m, nn.Linear):
             bias = m.bias.detach().double().numpy() if m.bias is not None else np.zeros(m.out_features)
             layers.append(_Layer(name, OpKind.FULLY_CONNECTED, weight=m.weight.detach().double().numpy(),
                                  bias=bias, module=m))
+            if pending_bn is not None:
+                _fold_bn_before(layers[-1], pending_bn[1])
+                pending_bn = None
         elif isinstance(m, (nn.ReLU, nn.ReLU6)) and layers and layers[-1].activation == Activation.NONE \
                 and layers[-1].kind != OpKind.AVERAGE_POOL_2D:
             layers[-1].activation = Activation.RELU if isinstance(m, nn.ReLU) else Activation.RELU6
@@ -103,9 +115,32 @@ def _fold(model: nn.Module) -> tuple[list[_Layer], int]:
             raise ValueError(f"{name}: {type(m).__name__} has no int8 op in the IR")
         if name.startswith("features"):
             embedding = len(layers) - 1
+    if pending_bn is not None:
+        raise ValueError(f"{pending_bn[0]}: BatchNorm1d must follow or precede a Linear")
     if embedding < 0 or embedding == len(layers) - 1:
         raise ValueError("model.features and model.head must each produce at least one op")
     return layers, embedding
+
+
+def _bn_factor(bn: nn.BatchNorm1d) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, shift) of an eval-mode BatchNorm1d: y = x * scale + shift, from the running statistics."""
+    var, mean = bn.running_var.double().numpy(), bn.running_mean.double().numpy()
+    gamma = bn.weight.detach().double().numpy() if bn.affine else np.ones_like(var)
+    beta = bn.bias.detach().double().numpy() if bn.affine else np.zeros_like(var)
+    scale = gamma / np.sqrt(var + bn.eps)
+    return scale, beta - mean * scale
+
+
+def _fold_bn_after(layer: _Layer, bn: nn.BatchNorm1d) -> None:
+    """Linear -> BatchNorm1d becomes one Linear (QAT cannot re-fold it: module is cleared)."""
+    scale, shift = _bn_factor(bn)
+    layer.weight, layer.bias, layer.module = layer.weight * scale[:, None], layer.bias * scale + shift, None
+
+
+def _fold_bn_before(layer: _Layer, bn: nn.BatchNorm1d) -> None:
+    """BatchNorm1d -> Linear becomes one Linear."""
+    scale, shift = _bn_factor(bn)
+    layer.weight, layer.bias, layer.module = layer.weight * scale[None, :], layer.bias + layer.weight @ shift, None
 
 
 def _forward(layers: list[_Layer], x: torch.Tensor) -> list[torch.Tensor]:

@@ -85,6 +85,8 @@ class QATModel(nn.Module):
             raise ValueError(f"ema_decay must lie in [0, 1) or be None, got {ema_decay}")
         self.model = model
         self.layers, self.embedding = _fold(model)
+        if any(layer.kind == OpKind.FULLY_CONNECTED and layer.module is None for layer in self.layers):
+            raise ValueError("QAT cannot re-fold a BatchNorm1d into its Linear yet; use PTQ for this head")
         for layer in self.layers:  # keep the structure only: weights are re-folded every step
             layer.weight = layer.bias = None
         ranges = calibrate(model, calibration_x, method, **options)

@@ -1,0 +1,348 @@
+"""The fine-tuning loop: one `Trainer` for every strategy, single process or under torchrun.
+
+    trainer = Trainer(model, cfg, checkpoint_dir="build/ft", tensorboard="build/ft/tb")
+    result = trainer.fit(x_train, y_train, x_val, y_val)       # float NHWC in [0, 1]
+    result = trainer.fit(..., resume=True)                      # continue from checkpoint_dir/last.pt
+
+Each epoch: the freezing stage for that epoch, a seeded shuffle, seeded
+augmentation, AdamW over the backbone/head groups with the per-step
+schedule, optional gradient clipping; then the validation loss and
+accuracy, early stopping on the validation loss (never the test split),
+and atomic checkpoints: best.pt (the best weights) and last.pt (everything
+needed to resume: weights, optimizer, schedule, random states, history).
+A resumed run ends exactly where an uninterrupted one does. When the
+backbone stays frozen and augmentation is off, its features are computed
+once (`FeatureCache`) and the head trains on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from rich.progress import Progress
+from torch import nn
+
+from edgehdc.data.augment import default_augment
+from edgehdc.fileio import atomic_write_bytes
+from edgehdc.finetune import distributed, losses
+from edgehdc.finetune.config import FinetuneConfig
+from edgehdc.finetune.freezing import apply_modes, backbone_blocks, param_groups, set_trainable, trainable_top
+from edgehdc.finetune.train import to_nchw
+
+STATE_VERSION = 1
+
+
+@dataclass
+class FitResult:
+    history: dict[str, list] = field(default_factory=dict)  # one entry per epoch run
+    best_epoch: int | None = None  # epoch of the lowest validation loss (None without validation)
+    stopped_early: bool = False
+    train_seconds: float = 0.0
+    trainable_params: int = 0  # the most parameters that trained at once
+
+
+class FeatureCache:
+    """The frozen backbone's outputs for a fixed set of inputs, computed once in eval mode."""
+
+    def __init__(self, model: nn.Module, x: torch.Tensor, batch_size: int = 512):
+        takes_map = getattr(model.head, "takes_map", False)
+        fn = model.forward_map if takes_map else model.forward_features
+        was = model.training
+        model.eval()
+        with torch.no_grad():
+            self.features = torch.cat([fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        model.train(was)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+
+class _Step(nn.Module):
+    """(embedding-or-map, logits) of a batch: what the loss needs, in one module DDP can wrap."""
+
+    def __init__(self, model: nn.Module, cached: bool):
+        super().__init__()
+        self.model, self.cached = model, cached
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        m = self.model
+        if not hasattr(m, "forward_head"):  # a plain module: logits only
+            return None, m(x)
+        if self.cached:
+            feats = x
+        elif getattr(m.head, "takes_map", False):
+            feats = m.forward_map(x)
+        else:
+            feats = m.forward_features(x)
+        return feats, m.forward_head(feats)
+
+
+class Trainer:
+    """Fine-tunes `model` in place by `cfg`; see the module docstring."""
+
+    def __init__(self, model: nn.Module, cfg: FinetuneConfig, *, checkpoint_dir: str | Path | None = None,
+                 tensorboard: str | Path | None = None, progress: bool = True,
+                 callbacks: tuple[Callable[["Trainer", int, dict], None], ...] = (), augment=None):
+        """`augment(x, generator)` replaces the domain's default augmentation (when cfg.augment is on);
+        each callback gets (trainer, epoch, record) after every epoch."""
+        self.model, self.cfg, self.custom_augment = model, cfg, augment
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.tensorboard, self.progress, self.callbacks = tensorboard, progress, callbacks
+        self.rank, self.world = distributed.init()
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def prepare(self, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray | None = None,
+                y_val: np.ndarray | None = None) -> None:
+        """Data, feature cache, optimizer and schedule; `fit` calls it, benchmarks may call it alone."""
+        cfg = self.cfg
+        if len(x_train) != len(y_train) or len(y_train) == 0:
+            raise ValueError(f"need as many labels as samples (> 0), got {len(x_train)} and {len(y_train)}")
+        if (x_val is None) != (y_val is None) or (x_val is not None and len(x_val) != len(y_val)):
+            raise ValueError("x_val and y_val go together, one label per sample")
+        torch.manual_seed(cfg.seed)
+        self.g = torch.Generator().manual_seed(cfg.seed)
+        self.x, self.y = to_nchw(x_train), torch.as_tensor(np.asarray(y_train), dtype=torch.long)
+        self.x_val = to_nchw(x_val) if x_val is not None else None
+        self.y_val = torch.as_tensor(np.asarray(y_val), dtype=torch.long) if y_val is not None else None
+        self.augment = None
+        if cfg.augment:
+            self.augment = self.custom_augment or default_augment(tuple(np.asarray(x_train).shape[1:]))
+        self.n_blocks = len(backbone_blocks(self.model))
+        set_trainable(self.model, self._top(0))
+        self.cache = None
+        if cfg.cache_features and cfg.frozen_backbone and not cfg.augment and not cfg.adapter and cfg.loss == "ce":
+            self.cache = FeatureCache(self.model, self.x)
+        self.original = None
+        if cfg.loss == "hdc":  # the features before fine-tuning, for the consistency term
+            self.original = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.steps = math.ceil(len(self.x) / cfg.batch_size)
+        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.lr, cfg.backbone_lr_scale, cfg.weight_decay,
+                                                  frozen_backbone=cfg.frozen_backbone))
+        self.sched = self._scheduler()
+        self.history: dict[str, list] = {}
+        self.start_epoch, self.best_loss, self.best_epoch, self.wait = 0, math.inf, None, 0
+        self.best_state = None
+        self.trainable_params, self.train_seconds = 0, 0.0
+        self._stage = None
+
+    def _top(self, epoch: int) -> int:
+        if not self.cfg.pretrained:
+            return self.n_blocks
+        return trainable_top(self.cfg.unfreeze, epoch, self.n_blocks, self.cfg.keep_frozen)
+
+    def _scheduler(self):
+        cfg, total = self.cfg, self.cfg.epochs * self.steps
+        if cfg.scheduler == "onecycle":
+            return torch.optim.lr_scheduler.OneCycleLR(
+                self.opt, max_lr=[g["lr"] for g in self.opt.param_groups], total_steps=total,
+                pct_start=max(cfg.warmup, 1e-6))
+        warm = int(cfg.warmup * total)
+
+        def factor(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            if cfg.scheduler == "constant":
+                return 1.0
+            return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
+        return torch.optim.lr_scheduler.LambdaLR(self.opt, factor)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def fit(self, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray | None = None,
+            y_val: np.ndarray | None = None, resume: bool = False) -> FitResult:
+        """Train for cfg.epochs (or until early stopping); the model ends in eval mode with the best
+        validation weights (the last weights without validation)."""
+        self.prepare(x_train, y_train, x_val, y_val)
+        if resume:
+            self.load_state()
+        writer = self._writer()
+        stopped = False
+        ctx = distributed.global_batchnorm(self.model) if self.world > 1 else contextlib.nullcontext()
+        try:
+            with ctx, Progress(disable=not self.progress or self.rank != 0, transient=True) as bar:
+                task = bar.add_task(self.cfg.strategy, total=self.cfg.epochs, completed=self.start_epoch)
+                for epoch in range(self.start_epoch, self.cfg.epochs):
+                    record = self.train_epoch(epoch)
+                    record.update(self._validate())
+                    stopped = self._early_stopping(epoch, record)
+                    self._log(record, writer)
+                    self.start_epoch = epoch + 1
+                    self.save_state()
+                    for cb in self.callbacks:
+                        cb(self, epoch, record)
+                    bar.update(task, advance=1, description=_describe(self.cfg.strategy, record))
+                    if stopped:
+                        break
+        finally:
+            if writer is not None:
+                writer.close()
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        apply_modes(self.model, False)
+        return FitResult(self.history, self.best_epoch, stopped, self.train_seconds, self.trainable_params)
+
+    def train_epoch(self, epoch: int) -> dict:
+        """One pass over the training data at `epoch`'s freezing stage; returns its record."""
+        t0 = time.perf_counter()
+        cfg, model = self.cfg, self.model
+        top = self._top(epoch)
+        if self._stage != top:  # a new freezing stage (DDP must be rebuilt when the trained set changes)
+            self._trainable = set_trainable(model, top)
+            self._stage, self.step_module = top, self._wrap()
+            self.trainable_params = max(self.trainable_params,
+                                        sum(p.numel() for p in model.parameters() if p.requires_grad))
+        apply_modes(model, True)
+        lrs = [g["lr"] for g in self.opt.param_groups]  # what this epoch's first step uses
+        source = self.cache.features if self.cache is not None else self.x
+        order = torch.randperm(len(source), generator=self.g)
+        sums = np.zeros(3)  # loss * n, correct, n
+        for i in range(self.steps):
+            idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            xb, yb = source[idx], self.y[idx]
+            if self.augment is not None:
+                xb = self.augment(xb, self.g)
+            part = distributed.shard(len(idx), self.rank, self.world)
+            loss, logits = self._loss(xb[part], yb[part], len(idx))
+            self.opt.zero_grad()
+            loss.backward()
+            if cfg.clip_grad is not None:
+                nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip_grad)
+            self.opt.step()
+            self.sched.step()
+            sums += [loss.item() * len(idx) / self.world, int((logits.argmax(1) == yb[part]).sum()), 0]
+        sums[:2] = distributed.all_sum(list(sums[:2]))
+        self.train_seconds += time.perf_counter() - t0
+        return {"epoch": epoch, "loss": float(sums[0] / len(source)), "train_acc": float(sums[1] / len(source)),
+                "lr_head": lrs[-1], "lr_backbone": lrs[0],
+                "trainable_blocks": self._trainable, "epoch_seconds": time.perf_counter() - t0}
+
+    def _wrap(self) -> nn.Module:
+        step = _Step(self.model, self.cache is not None)
+        if self.world == 1:
+            return step
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(step, find_unused_parameters=getattr(self.model.head, "takes_map", False))
+
+    def _loss(self, xb: torch.Tensor, yb: torch.Tensor, global_n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """This rank's loss, scaled so the DDP average of the gradients is the global batch's gradient."""
+        cfg = self.cfg
+        feats, logits = self.step_module(xb)
+        w_ce, w_cons, w_sep = cfg.loss_weights if cfg.loss == "hdc" else (1.0, 0.0, 0.0)
+        per_sample = w_ce * losses.cross_entropy_sum(logits, yb)
+        if cfg.loss == "hdc":
+            with torch.no_grad():
+                original = self.original.forward_features(xb)
+            per_sample = per_sample + w_cons * losses.consistency_sum(feats, original)
+        loss = per_sample * (self.world / global_n)
+        if cfg.loss == "hdc" and w_sep:
+            sep = losses.triplet_mean(distributed.all_gather_grad(feats), distributed.all_gather_grad(yb), cfg.margin)
+            loss = loss + w_sep * sep
+        return loss, logits
+
+    @torch.no_grad()
+    def _validate(self) -> dict:
+        if self.x_val is None:
+            return {}
+        was = self.model.training
+        self.model.eval()
+        logits = torch.cat([self.model(self.x_val[i:i + 512]) for i in range(0, len(self.x_val), 512)])
+        self.model.train(was)
+        loss = float(nn.functional.cross_entropy(logits, self.y_val))
+        return {"val_loss": loss, "val_acc": float((logits.argmax(1) == self.y_val).float().mean())}
+
+    def _early_stopping(self, epoch: int, record: dict) -> bool:
+        if "val_loss" not in record:
+            return False
+        if record["val_loss"] < self.best_loss:
+            self.best_loss, self.best_epoch, self.wait = record["val_loss"], epoch, 0
+            self.best_state = copy.deepcopy(self.model.state_dict())
+            if self.checkpoint_dir is not None and self.rank == 0:
+                _save(self.checkpoint_dir / "best.pt", {"epoch": epoch, "val_loss": record["val_loss"],
+                                                         "state_dict": self.best_state})
+            return False
+        self.wait += 1
+        return self.cfg.patience is not None and self.wait >= self.cfg.patience
+
+    # -- checkpoints and logs ----------------------------------------------------------------
+
+    def state(self) -> dict:
+        """Everything `load_state` needs to continue exactly where this run is."""
+        return {
+            "version": STATE_VERSION, "config": self.cfg.as_dict(), "next_epoch": self.start_epoch,
+            "model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+            "scheduler": self.sched.state_dict(), "generator": self.g.get_state(),
+            "torch_rng": torch.get_rng_state(), "history": self.history, "best_loss": self.best_loss,
+            "best_epoch": self.best_epoch, "wait": self.wait, "best_state": self.best_state,
+            "original": self.original.state_dict() if self.original is not None else None,
+            "trainable_params": self.trainable_params, "train_seconds": self.train_seconds,
+        }
+
+    def save_state(self) -> None:
+        if self.checkpoint_dir is not None and self.rank == 0:
+            _save(self.checkpoint_dir / "last.pt", self.state())
+
+    def load_state(self) -> None:
+        """Restore checkpoint_dir/last.pt (written by an earlier run with the same config)."""
+        if self.checkpoint_dir is None:
+            raise ValueError("resume needs a checkpoint_dir")
+        path = self.checkpoint_dir / "last.pt"
+        from edgehdc.models.checkpoint import read_checkpoint
+
+        s = read_checkpoint(path)
+        if not isinstance(s, dict) or s.get("version") != STATE_VERSION:
+            raise ValueError(f"{path} is not a training state of version {STATE_VERSION}")
+        if s["config"] != self.cfg.as_dict():
+            diff = sorted(k for k in s["config"] if s["config"][k] != self.cfg.as_dict().get(k))
+            raise ValueError(f"{path} was written with another config (differs in {diff})")
+        self.model.load_state_dict(s["model"])
+        set_trainable(self.model, self._top(max(s["next_epoch"] - 1, 0)))
+        self.opt.load_state_dict(s["optimizer"])
+        self.sched.load_state_dict(s["scheduler"])
+        self.g.set_state(s["generator"])
+        torch.set_rng_state(s["torch_rng"])
+        if self.original is not None:
+            self.original.load_state_dict(s["original"])
+        if self.cache is not None:  # features of the restored backbone
+            self.cache = FeatureCache(self.model, self.x)
+        self.history, self.start_epoch = s["history"], s["next_epoch"]
+        self.best_loss, self.best_epoch, self.wait = s["best_loss"], s["best_epoch"], s["wait"]
+        self.best_state, self.trainable_params = s["best_state"], s["trainable_params"]
+        self.train_seconds = s["train_seconds"]
+
+    def _writer(self):
+        if self.tensorboard is None or self.rank != 0:
+            return None
+        from torch.utils.tensorboard import SummaryWriter
+
+        return SummaryWriter(log_dir=str(self.tensorboard))
+
+    def _log(self, record: dict, writer) -> None:
+        for k, v in record.items():
+            self.history.setdefault(k, []).append(v)
+            if writer is not None and isinstance(v, (int, float)) and k != "epoch":
+                writer.add_scalar(k, v, record["epoch"])
+
+
+def _save(path: Path, obj) -> None:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _describe(name: str, r: dict) -> str:
+    val = f" val {r['val_acc']:.3f}" if "val_acc" in r else ""
+    return f"{name}: loss {r['loss']:.3f}{val}"
+
+

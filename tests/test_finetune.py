@@ -1,0 +1,336 @@
+"""The fine-tuning toolkit: what trains when, optimizer groups, checkpoints, early stopping, resume, cache."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from edgehdc import models
+from edgehdc.data import base_target, few_shot, load_digits
+from edgehdc.finetune import FeatureCache, FinetuneConfig, Trainer
+from edgehdc.finetune import metrics
+from edgehdc.finetune.cli import parse_sets
+from edgehdc.finetune.freezing import backbone_blocks, param_groups
+from edgehdc.finetune.workflow import build_model, finetune, pretrain
+from edgehdc.models import load_pretrained
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    base, target = base_target(load_digits(size=8), list("01234"), list("56789"))
+    return base, target, few_shot(target, 4, seed=0, val_per_class=6)
+
+
+@pytest.fixture(scope="module")
+def base_ckpt(tasks, tmp_path_factory):
+    return pretrain(tasks[0], tmp_path_factory.mktemp("base") / "base.pt", epochs=3, progress=False)
+
+
+BLOCKS = ["features.0", "features.1", "features.2", "features.3", "features.4", "features.6"]
+
+
+def _trained_per_epoch(model, cfg, task):
+    """The parameter-name prefixes that changed in each epoch (= received gradients and stepped)."""
+    trainer = Trainer(model, cfg, progress=False)
+    trainer.prepare(task.train.x_train, task.train.y_train, task.x_val, task.y_val)
+    changed = []
+    for epoch in range(cfg.epochs):
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        trainer.train_epoch(epoch)
+        names = {n for n, p in model.named_parameters() if not torch.equal(before[n], p)}
+        changed.append(sorted(names))
+    return changed
+
+
+def _blockset(names):
+    return sorted({"head" if n.startswith("head") else ".".join(n.split(".")[:2]) for n in names})
+
+
+@pytest.mark.parametrize("strategy,expected", [
+    ("linear_probe", ["head"]),
+    ("mlp_head", ["head"]),
+    ("bn_head", ["head"]),
+    ("attention_head", ["head"]),
+    ("full", BLOCKS + ["head"]),
+    ("discriminative", BLOCKS + ["head"]),
+    ("hdc_refine", BLOCKS + ["features.7", "head"]),  # features.7 is the HDC adapter
+])
+def test_which_parameters_train_per_strategy(strategy, expected, tasks, base_ckpt):
+    cfg = FinetuneConfig.strategy(strategy, epochs=2, cache_features=False)
+    model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+    for epoch_changed in _trained_per_epoch(model, cfg, tasks[2]):
+        assert _blockset(epoch_changed) == expected
+
+
+def test_progressive_unfreezing_stages(tasks, base_ckpt):
+    cfg = FinetuneConfig.strategy("progressive", epochs=5, unfreeze=[[0, 0], [2, 2], [4, 6]], keep_frozen=1)
+    model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+    stages = [_blockset(c) for c in _trained_per_epoch(model, cfg, tasks[2])]
+    top2 = ["features.4", "features.6", "head"]
+    all_but_lowest = BLOCKS[1:] + ["head"]  # keep_frozen=1: features.0 never trains
+    assert stages == [["head"], ["head"], top2, top2, all_but_lowest]
+    frozen = backbone_blocks(model)[0][1]
+    assert not frozen.training or not model.training  # frozen blocks run in eval mode (BN statistics fixed)
+
+
+def test_param_groups_and_learning_rates(tasks, base_ckpt):
+    cfg = FinetuneConfig.strategy("discriminative", lr=2e-3, scheduler="constant", warmup=0.0, epochs=1)
+    model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+    trainer = Trainer(model, cfg, progress=False)
+    trainer.prepare(tasks[2].train.x_train, tasks[2].train.y_train)
+    groups = trainer.opt.param_groups
+    assert [g["name"] for g in groups] == ["backbone", "head"]
+    assert groups[0]["lr"] == pytest.approx(2e-4) and groups[1]["lr"] == pytest.approx(2e-3)
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in model.head.parameters()}
+    n_backbone = sum(p.numel() for _, b in backbone_blocks(model) for p in b.parameters())
+    assert sum(p.numel() for p in groups[0]["params"]) == n_backbone
+    assert all(g["weight_decay"] == cfg.weight_decay for g in groups)
+    # one-cycle warms each group up to its own peak: peak / 25 at the start
+    cfg = cfg.replace(scheduler="onecycle", warmup=0.3, epochs=10)
+    trainer = Trainer(build_model(cfg, "tinycnn", {}, 5, base_ckpt), cfg, progress=False)
+    trainer.prepare(tasks[2].train.x_train, tasks[2].train.y_train)
+    assert [g["max_lr"] for g in trainer.opt.param_groups] == pytest.approx([2e-4, 2e-3])
+    assert [g["lr"] for g in trainer.opt.param_groups] == pytest.approx([2e-4 / 25, 2e-3 / 25])
+    # cosine with warm-up: a linear ramp over half the steps, then a half cosine (one step per epoch here)
+    cfg = cfg.replace(scheduler="cosine", warmup=0.5, epochs=4, batch_size=100)
+    trainer = Trainer(build_model(cfg, "tinycnn", {}, 5, base_ckpt), cfg, progress=False)
+    result = trainer.fit(tasks[2].train.x_train, tasks[2].train.y_train)
+    assert result.history["lr_head"] == pytest.approx([1e-3, 2e-3, 2e-3, 1e-3], abs=1e-12)
+
+
+def test_checkpoint_is_loaded_before_freezing(tasks, base_ckpt, monkeypatch):
+    events = []
+    import edgehdc.finetune.workflow as wf
+
+    real_load, real_set = wf.load_pretrained, wf.set_trainable
+    monkeypatch.setattr(wf, "load_pretrained", lambda *a, **k: (events.append("load"), real_load(*a, **k))[1])
+    monkeypatch.setattr(wf, "set_trainable", lambda *a, **k: (events.append("freeze"), real_set(*a, **k))[1])
+    cfg = FinetuneConfig.strategy("linear_probe", epochs=3)
+    model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+    assert events == ["load", "freeze"]
+    saved = torch.load(base_ckpt, weights_only=True)["state_dict"]
+    Trainer(model, cfg, progress=False).fit(tasks[2].train.x_train, tasks[2].train.y_train)
+    for k, v in model.state_dict().items():
+        if k.startswith("features."):  # frozen: still exactly the checkpoint's, BN statistics included
+            assert torch.equal(v, saved[k]), k
+    for p in model.features.parameters():
+        assert not p.requires_grad
+
+
+def test_checkpoint_errors_name_the_file_and_key(tmp_path, base_ckpt):
+    model = models.create("tinycnn", num_classes=5)
+    snapshot = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match="does not exist"):
+        load_pretrained(model, tmp_path / "missing.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(base_ckpt.read_bytes()[:500])
+    with pytest.raises(ValueError, match="corrupt.pt is not a readable PyTorch file"):
+        load_pretrained(model, corrupt)
+    other = tmp_path / "other.pt"
+    torch.save(nn.Sequential(nn.Linear(4, 4)).state_dict(), other)
+    with pytest.raises(ValueError, match=r"other.pt lacks 'features.0.conv.weight'.*another architecture"):
+        load_pretrained(model, other)
+    with pytest.raises(ValueError, match=r"'head.weight' predicts 5 classes, the task has 3"):
+        load_pretrained(models.create("tinycnn", num_classes=3), base_ckpt, keep_head=True)
+    with pytest.raises(ValueError, match="takes 1 input channels, the data has 3"):
+        load_pretrained(models.create("tinycnn", num_classes=5, in_chans=3), base_ckpt)
+    whole = tmp_path / "whole.pt"
+    torch.save(models.create("tinycnn", num_classes=5), whole)
+    with pytest.raises(ValueError, match="trusted=True"):
+        load_pretrained(model, whole)
+    for k, v in model.state_dict().items():  # nothing was half loaded
+        assert torch.equal(v, snapshot[k]), k
+    load_pretrained(model, whole, trusted=True)  # a torch.save(model) file, when trusted
+
+
+def test_checkpoint_wrappers_and_prefixes_load(tmp_path, base_ckpt):
+    source = models.load_model(base_ckpt)[0]
+    wrapped = {f"module.{k}": v for k, v in source.state_dict().items()}
+    path = tmp_path / "ddp.pt"
+    torch.save({"epoch": 3, "state_dict": wrapped}, path)
+    model = models.create("tinycnn", num_classes=7)
+    loaded = load_pretrained(model, path)
+    assert loaded and all(not k.startswith("head") for k in loaded)
+    torch.testing.assert_close(model.features[0].conv.weight, source.features[0].conv.weight, rtol=0, atol=0)
+
+
+def test_early_stopping_on_validation_restores_the_best(tasks, base_ckpt, tmp_path):
+    task = tasks[2]
+    cfg = FinetuneConfig.strategy("full", epochs=40, patience=3, lr=3e-2, seed=1)
+    model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+    wrong = (task.y_val + 1) % 5  # labels the training data contradicts: validation loss soon rises
+    result = Trainer(model, cfg, checkpoint_dir=tmp_path, progress=False).fit(
+        task.train.x_train, task.train.y_train, task.x_val, wrong)
+    h = result.history
+    assert result.stopped_early and len(h["loss"]) == result.best_epoch + 1 + cfg.patience < cfg.epochs
+    assert min(h["val_loss"]) == h["val_loss"][result.best_epoch]
+    assert all(v >= h["val_loss"][result.best_epoch] for v in h["val_loss"][result.best_epoch + 1:])
+    best = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert best["epoch"] == result.best_epoch
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, best["state_dict"][k]), k
+
+
+@pytest.mark.parametrize("strategy", ["progressive", "hdc_refine"])
+def test_resumed_run_ends_where_an_uninterrupted_run_ends(strategy, tasks, base_ckpt, tmp_path):
+    task = tasks[2]
+    cfg = FinetuneConfig.strategy(strategy, epochs=6, unfreeze=[[0, 0], [2, 3]] if strategy == "progressive"
+                                  else None, head_dropout=0.3, head="mlp", batch_size=8)
+
+    def run(checkpoint_dir, resume=False, callbacks=()):
+        model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+        trainer = Trainer(model, cfg, checkpoint_dir=checkpoint_dir, progress=False, callbacks=callbacks)
+        return model, trainer.fit(task.train.x_train, task.train.y_train, task.x_val, task.y_val, resume=resume)
+
+    full_model, full = run(tmp_path / "a")
+
+    def interrupt(trainer, epoch, record):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "b", callbacks=(interrupt,))
+    assert torch.load(tmp_path / "b" / "last.pt", weights_only=False)["next_epoch"] == 3
+    resumed_model, resumed = run(tmp_path / "b", resume=True)
+    assert resumed.history["loss"] == full.history["loss"] and resumed.history["val_loss"] == full.history["val_loss"]
+    assert resumed.best_epoch == full.best_epoch
+    for (k, a), b in zip(full_model.state_dict().items(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b), k
+    other = cfg.replace(lr=0.5)
+    with pytest.raises(ValueError, match=r"another config \(differs in \['lr'\]\)"):
+        Trainer(build_model(other, "tinycnn", {}, 5, base_ckpt), other, checkpoint_dir=tmp_path / "b",
+                progress=False).fit(task.train.x_train, task.train.y_train, resume=True)
+
+
+def test_feature_cache_trains_the_same_head(tasks, base_ckpt):
+    task = tasks[2]
+    states = []
+    for cache in (True, False):
+        cfg = FinetuneConfig.strategy("mlp_head", epochs=5, cache_features=cache, batch_size=8)
+        model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+        trainer = Trainer(model, cfg, progress=False)
+        trainer.fit(task.train.x_train, task.train.y_train)
+        assert (trainer.cache is not None) == cache
+        states.append(model.state_dict())
+    for k in states[0]:
+        torch.testing.assert_close(states[0][k], states[1][k], rtol=1e-5, atol=1e-6)
+    # no cache while any backbone block trains, or with augmentation
+    for cfg in (FinetuneConfig.strategy("full", epochs=1), FinetuneConfig.strategy("linear_probe", augment=True)):
+        trainer = Trainer(build_model(cfg, "tinycnn", {}, 5, base_ckpt), cfg, progress=False)
+        trainer.prepare(task.train.x_train, task.train.y_train)
+        assert trainer.cache is None
+    model = models.load_model(base_ckpt)[0]
+    x = torch.rand(7, 1, 8, 8)
+    torch.testing.assert_close(FeatureCache(model, x, batch_size=3).features, model.eval().forward_features(x))
+
+
+def test_metrics_follow_sklearn_and_feature_geometry():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    m = metrics.classification(y, np.array([0, 1, 1, 1, 2, 0]), ("a", "b", "c"))
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert m["per_class"]["b"] == {"precision": pytest.approx(2 / 3), "recall": 1.0, "f1": pytest.approx(0.8),
+                                   "support": 2}
+    tight = np.array([[1, 0], [1, 0.01], [0, 1], [0.01, 1]])
+    loose = np.array([[1, 0.3], [0.3, 1], [1, 0.2], [0.2, 1]])
+    labels = np.array([0, 0, 1, 1])
+    q_tight, q_loose = metrics.feature_quality(tight, labels), metrics.feature_quality(loose, labels)
+    assert q_tight["cohesion"] > 0.99 and q_tight["separation"] > 0.98 and q_tight["silhouette"] > 0.9
+    assert q_loose["silhouette"] < 0 < q_tight["silhouette"]
+
+
+def test_finetune_reports_float_int8_and_hdc_accuracy(tasks, base_ckpt):
+    run = finetune(FinetuneConfig.strategy("discriminative", epochs=20), tasks[2], base_ckpt, progress=False)
+    m = run.metrics
+    for k in ("accuracy", "macro_f1", "hdc_accuracy", "int8_accuracy"):
+        assert 0.2 < m[k] <= 1.0, k  # above chance (5 classes)
+    assert m["trainable_params"] == sum(p.numel() for p in run.model.parameters())
+    att = finetune(FinetuneConfig.strategy("attention_head", epochs=2), tasks[2], base_ckpt, progress=False)
+    assert att.metrics["int8_accuracy"] is None and att.metrics["hdc_accuracy"] > 0.2
+
+
+def test_config_from_toml_and_overrides(tmp_path):
+    path = tmp_path / "ft.toml"
+    path.write_text('[finetune]\nstrategy = "progressive"\nlr = 3e-3\nunfreeze = [[0, 0], [5, 2]]\nhead = "mlp"\n')
+    cfg = FinetuneConfig.from_toml(path, epochs=7)
+    assert (cfg.strategy, cfg.lr, cfg.unfreeze, cfg.head, cfg.epochs, cfg.keep_frozen) == (
+        "progressive", 3e-3, ((0, 0), (5, 2)), "mlp", 7, 1)
+    path.write_text("[finetune]\nlearning_rate = 1\n")
+    with pytest.raises(ValueError, match=r"ft.toml: unknown config keys \['learning_rate'\]"):
+        FinetuneConfig.from_toml(path)
+    with pytest.raises(ValueError, match="unfreeze stages must start at epoch 0"):
+        FinetuneConfig(unfreeze=[[3, 1]])
+    with pytest.raises(ValueError, match="unknown strategy"):
+        FinetuneConfig.strategy("magic")
+    assert parse_sets(["lr=3e-3", "head=mlp", "unfreeze=[[0,0],[4,2]]", "augment=false"]) == {
+        "lr": 3e-3, "head": "mlp", "unfreeze": [[0, 0], [4, 2]], "augment": False}
+
+
+def test_tensorboard_logs_when_asked(tasks, base_ckpt, tmp_path):
+    cfg = FinetuneConfig.strategy("linear_probe", epochs=2)
+    Trainer(build_model(cfg, "tinycnn", {}, 5, base_ckpt), cfg, tensorboard=tmp_path / "tb", progress=False).fit(
+        tasks[2].train.x_train, tasks[2].train.y_train, tasks[2].x_val, tasks[2].y_val)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "tb")).Reload()
+    assert {"loss", "val_acc", "lr_head"} <= set(events.Tags()["scalars"])
+    assert len(events.Scalars("val_acc")) == 2
+
+
+def test_cli_train_then_pipeline_host_artifacts(tmp_path, base_ckpt, capsys):
+    from edgehdc.cli import main
+    from edgehdc.parity import Parity
+    from edgehdc.pipeline import DemoConfig, build_host_artifacts, check_tflm
+
+    out = tmp_path / "run"
+    code = main(["finetune", "train", "--dataset", "digits", "--strategy", "discriminative", "--checkpoint",
+                 str(base_ckpt), "--shots", "4", "--out", str(out), "--set", "epochs=3", "--set", "head=mlp"])
+    assert code == 0, capsys.readouterr().out
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["config"]["head"] == "mlp" and saved["data"]["target"] == list("56789")
+    assert (out / "best.pt").is_file() and (out / "last.pt").is_file()
+    # ... and the fine-tuned model continues into the pipeline (int8 -> HDC -> TFLM rung)
+    cfg = DemoConfig(out_dir=tmp_path / "demo", model_path=out / "model.pt")
+    art = build_host_artifacts(cfg, log=lambda _: None)
+    assert art.x_test_q.shape[1:] == (16, 16, 1) and art.logits.shape[1] == 5  # the CLI's digits are 16x16
+    assert art.accuracy["int8"] == pytest.approx(saved["int8_accuracy"])
+    parity = Parity()
+    check_tflm(art, parity)
+    assert parity.as_dict()["mismatches"] == 0
+    assert main(["finetune", "train", "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(out)]) == 2
+    assert "nope.pt does not exist" in capsys.readouterr().out
+
+
+def test_param_groups_refuse_parameters_outside_backbone_and_head():
+    model = models.create("tinycnn", num_classes=2)
+    model.extra = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="extra.weight"):
+        param_groups(model, 1e-3, 0.1, 0.0)
+
+
+@pytest.mark.parametrize("head", ["mlp", "bn"])
+def test_ptq_folds_batchnorm1d_heads(head, tasks, base_ckpt):
+    from edgehdc.quant.accuracy import int8_logits
+    from edgehdc.quant.ptq import quantize
+
+    cfg = FinetuneConfig.strategy("linear_probe", head=head, epochs=15, lr=3e-2)
+    model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+    Trainer(model, cfg, progress=False).fit(tasks[2].train.x_train, tasks[2].train.y_train)
+    bn = next(m for m in model.head if isinstance(m, nn.BatchNorm1d))
+    assert not torch.equal(bn.running_mean, torch.zeros_like(bn.running_mean))  # a BN that does something
+    x = tasks[1].x_test
+    graph = quantize(model, tasks[2].train.x_train)
+    assert sum(op.kind.value == "FULLY_CONNECTED" for op in graph.ops) == (3 if head == "mlp" else 2)
+    with torch.no_grad():
+        float_pred = model.eval()(torch.from_numpy(x).permute(0, 3, 1, 2)).argmax(1).numpy()
+    assert (int8_logits(graph, x).argmax(1) == float_pred).mean() >= 0.95
