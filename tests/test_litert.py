@@ -134,7 +134,7 @@ def test_mlperf_tiny_model_matches_litert_on_every_tensor(name):
 def test_verify_tflite_cli_has_the_same_format(capsys):
     assert main(["verify", "tflite", str(MLPERF / "kws_ref_model.tflite"), "--samples", "3"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[0].startswith("model: ") and out[1].startswith("mirror: 3 inputs through 13 ops")
+    assert out[0].startswith("model: ") and out[1].startswith("mirror (FULLY_CONNECTED rounding once, as LiteRT): 3 inputs through 13 ops")
     assert "oracle: LiteRT" in out
     assert any(line.startswith("note: FULLY_CONNECTED (op 11)") for line in out)
     assert re.fullmatch(r"mismatches=0 compared=\d+", out[-1]) and int(out[-1].split("=")[-1]) > 0

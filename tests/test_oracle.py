@@ -90,7 +90,7 @@ def test_verify_prints_the_mirror_result_then_one_line_when_the_oracle_crashes(c
 def test_verify_cli_reports_a_hang_and_exits_3(capsys):
     assert main(["verify", "tflite", str(VWW), "--samples", "2", "--oracle-timeout", "0.05"]) == 3
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[1].startswith("mirror: 2 inputs through 31 ops")
+    assert out[1].startswith("mirror (FULLY_CONNECTED rounding once, as LiteRT): 2 inputs through 31 ops")
     assert out[-1] == f"error: LiteRT did not finish within 0.05 s on {VWW} (stopped); the model makes the oracle hang"
 
 

@@ -95,7 +95,8 @@ def verify(model_bytes: bytes, samples: int, seed: int = 0, data: np.ndarray | N
     mirror = interpreter.Interpreter(graph, interpreter.litert_runners() if oracle == "tflite" else None)
     got = mirror.run(x, keep_all=True)
     if log is not None:
-        log(mirror_summary(graph, got))
+        rounds_once = oracle == "tflite" and any(OpKind(op.kind) is OpKind.FULLY_CONNECTED for op in graph.ops)
+        log(mirror_summary(graph, got, "mirror (FULLY_CONNECTED rounding once, as LiteRT)" if rounds_once else "mirror"))
     own = process is None
     process = IsolatedOracle(timeout) if own else process
     try:
@@ -202,7 +203,7 @@ def random_inputs(graph: Graph, samples: int, seed: int = 0) -> np.ndarray:
     return np.where(rng.random(shape) < 0.25, (scale * halves).astype(np.float32), x)
 
 
-def mirror_summary(graph: Graph, values: dict[int, np.ndarray]) -> str:
+def mirror_summary(graph: Graph, values: dict[int, np.ndarray], label: str = "mirror") -> str:
     """One line on the mirror's own result: its outputs and a digest, printed before any oracle runs."""
     outs = []
     digest = hashlib.sha256()
@@ -211,7 +212,7 @@ def mirror_summary(graph: Graph, values: dict[int, np.ndarray]) -> str:
         digest.update(np.ascontiguousarray(v).tobytes())
         outs.append(f"{graph.tensors[t].name!r} {v.dtype}{list(v.shape)}")
     n = len(values[graph.inputs[0]])
-    return f"mirror: {n} inputs through {len(graph.ops)} ops; outputs {', '.join(outs)}; sha256 {digest.hexdigest()[:16]}"
+    return f"{label}: {n} inputs through {len(graph.ops)} ops; outputs {', '.join(outs)}; sha256 {digest.hexdigest()[:16]}"
 
 
 def _compare(graph: Graph, expected: dict[int, dict], got: dict, n: int, notes: tuple[str, ...],

@@ -77,6 +77,9 @@ class Interpreter:
         """The output of op `index` alone on a batch of its data operands taken from `values`
         (tensor index -> array, batch first): checks one op on another interpreter's inputs."""
         operands, _ = self._steps[index]
+        missing = [t for t in operands if t not in self._constants and t not in values]
+        if missing:
+            raise ValueError(f"op {index} ({OpKind(self.graph.ops[index].kind).value}): no value for tensors {missing}")
         return self._calls[index](*[self._constants[t] if t in self._constants else values[t] for t in operands])
 
 

@@ -10,8 +10,8 @@ exactly equivalent to ops in it:
   or VALID. SPACE_TO_BATCH_ND pads with the zero point (TFLite's semantics),
   so padded taps add nothing, exactly as our kernels skip them. (The pip
   TFLM leaves that pad value uninitialised: on a SAME pattern its output
-  depends on stale memory, so there the oracle is TFLM running the folded,
-  natively dilated convolution.)
+  depends on stale memory, so `edgehdc.verify` checks such an op against
+  LiteRT's reference kernels: `tflm.known_defects`.)
 - a separate RELU / RELU6 after an op with no fused activation, when the
   RELU keeps the quantization (then it is exactly the fused clamp).
 
