@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import collections
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -61,12 +62,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _refusal_kinds(outcomes) -> dict[str, int]:
-    """Refusals grouped by the start of their message (operator/tensor numbers dropped)."""
+    """Refusals grouped by their message with names and numbers blanked."""
     kinds = collections.Counter()
     for o in outcomes:
         if o.outcome in ("refused", "oracle refused"):
-            words = [w for w in o.detail.removeprefix("error: ").split() if not any(c.isdigit() for c in w)]
-            kinds[" ".join(words[:6])] += 1
+            message = re.sub(r"'[^']*'", "'…'", o.detail.removeprefix("error: "))
+            kinds[re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "N", message)[:110]] += 1
     return dict(kinds.most_common(25))
 
 

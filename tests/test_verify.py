@@ -148,3 +148,12 @@ def test_a_subgraph_output_no_operator_computes_is_refused():
 
     with pytest.raises(UnsupportedOpError, match=r"subgraph output 1 .* is computed by no operator"):
         from_tflite(patched(RESNET, output_a_weight))
+
+
+def test_a_fully_connected_bias_without_quantization_is_refused_as_tflm_refuses_it():
+    def drop_bias_quantization(sub):
+        sub.tensors[1].quantization = None  # ResNet-8's dense bias
+
+    with pytest.raises(UnsupportedOpError, match=r"operator 14 \(FULLY_CONNECTED\): FULLY_CONNECTED: "
+                                                 r"bias scale 0\.0 is not input_scale \* weight_scale"):
+        from_tflite(patched(RESNET, drop_bias_quantization))

@@ -414,10 +414,11 @@ def _lower_fully_connected(graph: Graph, op: Op, kind: OpKind) -> FullyConnected
     rows, rem = divmod(int(np.prod(x.shape)), in_n)
     if rem or y.shape[-1] != out_n or int(np.prod(y.shape)) != rows * out_n:
         raise ValueError(f"{what}: input {x.shape}, weights {w.shape} and output {y.shape} disagree")
-    if bias is not None and bias.quant is not None and not w.quant.per_channel:
-        # TFLM's GetQuantizedConvolutionMultipler refuses a bias off the input*weight scale.
-        bias_scale = float(np.float32(bias.quant.scale[0]))
-        if abs(in_scale * float(w_scales[0]) - bias_scale) / out_scale > 0.02:
+    if bias is not None and not w.quant.per_channel:
+        # TFLM's GetQuantizedConvolutionMultipler refuses a bias off the input*weight scale
+        # (a bias without quantization has scale 0 there; NaN fails the test too).
+        bias_scale = float(np.float32(bias.quant.scale[0])) if bias.quant is not None else 0.0
+        if not abs(in_scale * float(w_scales[0]) - bias_scale) / out_scale <= 0.02:
             raise ValueError(f"{what}: bias scale {bias_scale} is not input_scale * weight_scale")
     # The pip TFLM forms double(in) * double(w) / double(out) for per-tensor FC too
     # (checked against it: TFLite's older float32 product gives other multipliers).
