@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PLATFORMIO_CORE_DIR := $(CURDIR)/.pio-core
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -17,6 +17,11 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/python -m pytest benchmarks --benchmark-only
+
+# 2,000 field-level mutants of each MLPerf Tiny model through `edgehdc verify tflm`
+# (benchmarks/results/fuzz_verify_tflm.md); FUZZ_ARGS="--oracle tflite --mutants 500" for others.
+fuzz: setup
+	nice -n 10 $(PY) benchmarks/fuzz_verify.py $(FUZZ_ARGS)
 
 clean:
 	rm -rf build .pio

@@ -198,13 +198,12 @@ def add_s8(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
 
 
 def relu_s8(x: np.ndarray, p: ReluParams) -> np.ndarray:
-    """RELU (rescaling) or RELU6 (clamp only) on int8, any shape."""
+    """RELU or RELU6 on int8, any shape: rescaled to the output quantization, then clamped (TFLite)."""
     if not isinstance(x, np.ndarray) or x.dtype != np.int8:
         raise ValueError("relu_s8 input must be an int8 array")
     _checks.act_range(p.act_min, p.act_max, "relu_s8")
-    v = x.astype(np.int64)
-    if p.rescale:
-        v = p.output_zero_point + multiply_by_quantized_multiplier(v - p.input_zero_point, p.multiplier, p.shift)
+    v = p.output_zero_point + multiply_by_quantized_multiplier(
+        x.astype(np.int64) - p.input_zero_point, p.multiplier, p.shift)
     return np.clip(v, p.act_min, p.act_max).astype(np.int8)
 
 

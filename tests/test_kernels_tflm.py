@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 
+import flatbuffers
 import numpy as np
 import pytest
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 from edgehdc.kernels import (
     avg_pool2d_s8,
@@ -190,18 +192,26 @@ def test_depthwise_conv2d_matches_tflm(case):
     assert len(np.unique(y)) > 2
 
 
-def test_bias_less_depthwise_is_refused_before_tflm_crashes_and_equals_zero_bias():
-    # tflite-micro 0.dev20261023 segfaults loading a DEPTHWISE_CONV_2D without bias.
+def test_bias_less_depthwise_is_written_without_a_bias_slot_and_equals_zero_bias():
+    # tflite-micro 0.dev20261023 segfaults loading a DEPTHWISE_CONV_2D whose bias is -1 (absent);
+    # with two inputs it runs. The writer uses two; a -1 from another writer is refused first.
     g = weighted_graph(np.random.default_rng(7), OpKind.DEPTHWISE_CONV_2D, (1, 5, 5, 4), (1, 3, 3, 4),
                        (1, 5, 5, 4), DepthwiseConv2DOptions(), 3, 1.0, bias=False)
-    with pytest.raises(ValueError, match="DEPTHWISE_CONV_2D without a bias"):
-        TflmOracle(to_tflite(g))
+    data = to_tflite(g)
+    model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
+    assert list(model.subgraphs[0].operators[0].inputs) == g.ops[0].inputs
+    model.subgraphs[0].operators[0].inputs = [*g.ops[0].inputs, -1]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    with pytest.raises(ValueError, match=r"DEPTHWISE_CONV_2D with an absent bias \(-1, operator 0\)"):
+        TflmOracle(bytes(builder.Output()))
     with_zero = copy.deepcopy(g)
     x_q, w_q = (with_zero.tensors[i].quant for i in with_zero.ops[0].inputs[:2])
     b_q = QuantParams((x_q.scale[0] * w_q.scale).astype(np.float32), np.zeros(4, np.int64), 0)
     with_zero.ops[0].inputs.append(with_zero.add_tensor(Tensor("b", (4,), "int32", b_q, np.zeros(4, np.int32))))
     x = random_batch(np.random.default_rng(1), (4, 5, 5, 4))
     np.testing.assert_array_equal(interpreter.run(g, x)[0], TflmOracle(to_tflite(with_zero)).run(x)[0])
+    np.testing.assert_array_equal(interpreter.run(g, x)[0], TflmOracle(data).run(x)[0])
 
 
 # -- FULLY_CONNECTED -------------------------------------------------------------

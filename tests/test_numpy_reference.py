@@ -171,8 +171,8 @@ def test_relu_matches_numba(seed):
     rng = np.random.default_rng(500 + seed)
     in_zp, out_zp = (int(v) for v in rng.integers(-128, 128, 2))
     mult, shift = quantize_multiplier(10 ** rng.uniform(-1, 1))
-    p = (ReluParams(True, in_zp, out_zp, mult, shift, max(-128, out_zp), 127) if seed % 2
-         else ReluParams(False, in_zp, out_zp, 0, 0, *sorted(int(v) for v in rng.integers(-128, 128, 2))))
+    act_max = 127 if seed % 2 else int(rng.integers(out_zp, 128))  # RELU, or RELU6's upper bound
+    p = ReluParams(in_zp, out_zp, mult, shift, max(-128, out_zp), act_max)
     x = _int8(rng, (3, 7, 2))
     np.testing.assert_array_equal(ref.relu_s8(x, p), elementwise.relu_s8(x, p))
 

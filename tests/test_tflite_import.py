@@ -37,6 +37,7 @@ from edgehdc.quant.ir import (
 )
 from edgehdc.quant.ptq import quantize
 from edgehdc.quant.tflite_io import UnsupportedOpError, from_tflite, to_tflite
+from edgehdc.quant.litert import LiteRtOracle
 from edgehdc.quant.tflm import TflmOracle
 
 MLPERF = Path(__file__).resolve().parents[2] / "shared" / "models" / "mlperf_tiny"
@@ -212,6 +213,8 @@ def test_dilated_convolution_pattern_is_folded(depthwise, same, zero_point):
 
 
 def relu_model(kind: str, same_quant: bool) -> bytes:
+    """CONV_2D (with a bias, as the converter writes it: LiteRT refuses an int8 conv without)
+    then a separate RELU/RELU6."""
     rng = np.random.default_rng(3)
     y_q = (0.1, -20) if same_quant else (0.07, -40)
     tensors = [
@@ -219,8 +222,9 @@ def relu_model(kind: str, same_quant: bool) -> bytes:
         ("w", (4, 3, 3, 2), I8, (0.01, 0), weights(rng, (4, 3, 3, 2))),
         ("conv", (1, 5, 5, 4), I8, (0.1, -20), None),
         ("y", (1, 5, 5, 4), I8, y_q, None),
+        ("b", (4,), I32, (0.0005, 0), rng.integers(-300, 300, 4).astype(np.int32)),
     ]
-    ops = [("CONV_2D", [0, 1, -1], [2], "Conv2DOptions",
+    ops = [("CONV_2D", [0, 1, 4], [2], "Conv2DOptions",
             opts(fb.Conv2DOptionsT, padding=fb.Padding.SAME, strideH=1, strideW=1,
                  dilationHFactor=1, dilationWFactor=1)),
            (kind, [2], [3], None, None)]
@@ -239,6 +243,8 @@ def test_separate_relu_is_fused_only_when_exact(kind, same_quant):
         assert [op.kind for op in g.ops] == [OpKind.CONV_2D, OpKind(kind)]
     result = verify.verify_tflm(data, 20)
     assert result.mismatches == 0 and result.compared > 0
+    # Where the RELU requantizes, TFLM departs from TFLite: that op is checked against LiteRT.
+    assert result.checked_by == ({} if same_quant else {1: "LiteRT"})
 
 
 # -- every op: a float-in, float-out model, round trip and TFLM ---------------------------
@@ -262,6 +268,9 @@ def every_op_graph() -> Graph:
     xr = t("xr", (1, 6, 6, 2), q(0.03, -5))  # QUANTIZE int8 -> int8
     c = t("conv", (1, 6, 6, 4), q(0.1, -7))
     cw = w("conv/w", (4, 3, 3, 2), 0)
+    # LiteRT refuses an int8 CONV_2D without a bias (TFLM runs it): give it one.
+    cb = t("conv/b", (4,), QuantParams((np.float32(0.03) * g.tensors[cw].quant.scale).astype(np.float32),
+                                       np.zeros(4, np.int64)), "int32", rng.integers(-99, 99, 4).astype(np.int32))
     pads = t("pads", (4, 2), dtype="int32", data=np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32))
     p = t("pad", (1, 8, 8, 4), q(0.1, -7))
     d = t("dw", (1, 8, 8, 4), q(0.1, -9))
@@ -287,7 +296,7 @@ def every_op_graph() -> Graph:
     g.ops = [
         Op(OpKind.QUANTIZE, [x], [xq]),
         Op(OpKind.QUANTIZE, [xq], [xr]),
-        Op(OpKind.CONV_2D, [xr, cw], [c], Conv2DOptions((1, 1), Padding.SAME, Activation.NONE)),
+        Op(OpKind.CONV_2D, [xr, cw, cb], [c], Conv2DOptions((1, 1), Padding.SAME, Activation.NONE)),
         Op(OpKind.PAD, [c, pads], [p]),
         Op(OpKind.DEPTHWISE_CONV_2D, [p, dw, dw_b], [d], DepthwiseConv2DOptions((1, 1), Padding.SAME, Activation.RELU)),
         Op(OpKind.MAX_POOL_2D, [d], [m], Pool2DOptions((2, 2), (2, 2), Padding.VALID)),
@@ -321,9 +330,11 @@ def test_every_op_round_trips_and_matches_tflm():
     x = verify.random_inputs(g, 16, seed=5)
     assert x.dtype == np.float32
     got = interpreter.run(g, x)[0]
-    np.testing.assert_array_equal(got.view(np.uint32), TflmOracle(data).run(x)[0].view(np.uint32))
+    np.testing.assert_array_equal(got.view(np.uint32), LiteRtOracle(data).run(x)[0].view(np.uint32))
     result = verify.verify_tflm(data, 40)
     assert result.mismatches == 0 and result.tensors == len(back.ops)
+    relu = next(i for i, op in enumerate(back.ops) if op.kind is OpKind.RELU)  # requantizes: TFLite's
+    assert result.checked_by == {relu: "LiteRT"}
 
 
 # -- verify: finds a planted bug, CLI output, real digits data ----------------------------

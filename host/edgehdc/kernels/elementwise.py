@@ -1,4 +1,4 @@
-"""ADD, RELU and RELU6, int8 (TFLM reference `integer_ops/add.h`, `activations_common.cc`).
+"""ADD, RELU and RELU6, int8 (ADD: TFLM reference `integer_ops/add.h`; RELU/RELU6: TFLite `ReluX`).
 
 Plain-Python contract of ADD, element by element (inputs broadcast NumPy-style):
 
@@ -6,8 +6,8 @@ Plain-Python contract of ADD, element by element (inputs broadcast NumPy-style):
     b' = MBQM((b + input2_offset) << left_shift, input2_multiplier, input2_shift)
     y  = clamp(MBQM(a' + b', output_multiplier, output_shift) + output_offset, act_min, act_max)
 
-RELU: y = clamp(output_zp + MBQM(x - input_zp, multiplier, shift), act_min, act_max);
-RELU6: y = clamp(x, act_min, act_max) (no rescaling). MBQM is
+RELU and RELU6: y = clamp(output_zp + MBQM(x - input_zp, multiplier, shift), act_min, act_max),
+TFLite's definition (TFLM's RELU6 only clamps; see `arith.ReluParams`). MBQM is
 `requantize.multiply_by_quantized_multiplier`; every sum wraps like int32.
 """
 
@@ -56,11 +56,12 @@ def prepare_add_s8(p: AddParams):
 
 
 def relu_s8(x: np.ndarray, p: ReluParams) -> np.ndarray:
-    """RELU (rescaling) or RELU6 (clamp only) on int8, any shape."""
+    """RELU or RELU6 on int8, any shape: rescaled to the output quantization, then clamped."""
     if not isinstance(x, np.ndarray) or x.dtype != np.int8:
         raise ValueError("relu_s8 input must be an int8 array")
     _checks.act_range(p.act_min, p.act_max, "relu_s8")
-    y = _relu(np.ascontiguousarray(x).reshape(-1), p.rescale, p.input_zero_point, p.output_zero_point,
+    check_multipliers(p.multiplier, p.shift, 1, "relu_s8")
+    y = _relu(np.ascontiguousarray(x).reshape(-1), p.input_zero_point, p.output_zero_point,
               p.multiplier, p.shift, p.act_min, p.act_max)
     return y.reshape(x.shape)
 
@@ -77,11 +78,9 @@ def _add(a, b, off1, off2, out_off, left_shift, m1, r1, m2, r2, mo, ro, act_min,
 
 
 @njit(cache=True)
-def _relu(x, rescale, in_zp, out_zp, mult, shift, act_min, act_max):
+def _relu(x, in_zp, out_zp, mult, shift, act_min, act_max):
     y = np.empty(x.size, np.int8)
     for i in range(x.size):
-        v = np.int64(x[i])
-        if rescale:
-            v = out_zp + mbqm(v - in_zp, mult, shift)
+        v = out_zp + mbqm(np.int64(x[i]) - in_zp, mult, shift)
         y[i] = min(max(v, act_min), act_max)
     return y

@@ -73,6 +73,22 @@ class Interpreter:
         return [values[o] for o in graph.outputs]
 
 
+    def run_op(self, index: int, values: dict[int, np.ndarray]) -> np.ndarray:
+        """The output of op `index` alone on a batch of its data operands taken from `values`
+        (tensor index -> array, batch first): checks one op on another interpreter's inputs."""
+        operands, _ = self._steps[index]
+        missing = [t for t in operands if t not in self._constants and t not in values]
+        if missing:
+            raise ValueError(f"op {index} ({OpKind(self.graph.ops[index].kind).value}): no value for tensors {missing}")
+        return self._calls[index](*[self._constants[t] if t in self._constants else values[t] for t in operands])
+
+
+def litert_runners() -> dict:
+    """The runners with LiteRT's reference arithmetic where it departs from TFLM's:
+    FULLY_CONNECTED rounds once. For comparing with that oracle only (`edgehdc.verify`)."""
+    return {**_RUNNERS, OpKind.FULLY_CONNECTED: _fully_connected_single_rounding}
+
+
 def _schedule(graph: Graph) -> tuple[dict[int, np.ndarray], list[tuple[tuple[int, ...], int]]]:
     """The constant data operands, and per op (data operand tensors, output tensor); checks that
     every operand exists before the op that reads it, so `run` needs no checks."""
@@ -132,11 +148,14 @@ def _conv(graph, op, p):
 
 
 @_prepared
-def _fully_connected(graph, op, p):
+def _fully_connected(graph, op, p, single_rounding=False):
     weights, bias = graph.weights_and_bias(op)
-    fc, rows = prepare_fully_connected_s8(weights, bias, p), (-1, weights.shape[1])
+    fc, rows = prepare_fully_connected_s8(weights, bias, p, single_rounding), (-1, weights.shape[1])
     # TFLM flattens the input to rows of weights.shape[1] values.
     return lambda x: fc(x.reshape(rows)).reshape(_batch_shape(graph, op, x))
+
+
+_fully_connected_single_rounding = _prepared(lambda graph, op, p: _fully_connected.prepare(graph, op, p, True))
 
 
 @_prepared

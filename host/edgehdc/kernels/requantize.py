@@ -7,6 +7,8 @@ Contract (TFLM reference `MultiplyByQuantizedMultiplier`, gemmlowp double roundi
     return RoundingDivideByPOT(y, max(-shift, 0))    # y / 2**e, ties away from zero
 
 `int32_wrap` is two's complement, as the C code behaves on every target we run.
+`multiply_by_quantized_multiplier_single` is TFLite's single rounding, which
+only LiteRT's reference FULLY_CONNECTED uses (a second oracle, never the device).
 `scale_split` is the same contract written as selects for hot loops (valid for
 multipliers in [0, 2**31)); tests hold both to one big-integer reference.
 """
@@ -61,6 +63,17 @@ def multiply_by_quantized_multiplier(acc, mult, shift):
     right = -shift if shift < 0 else 0
     x = wrap_int32(np.int64(acc) << left)
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, mult), right)
+
+
+@njit(cache=True, inline="always")
+def multiply_by_quantized_multiplier_single(acc, mult, shift):
+    """TFLite's single-rounding MultiplyByQuantizedMultiplier: acc * mult * 2**(shift - 31)
+    rounded once, ties toward +infinity: (acc * mult + 2**(30 - shift)) >> (31 - shift).
+
+    What LiteRT's reference int8 FULLY_CONNECTED computes (checked against it,
+    tests/test_litert.py); TFLM, CMSIS-NN and the firmware round twice."""
+    total = np.int64(31 - shift)
+    return (np.int64(wrap_int32(acc)) * np.int64(mult) + (np.int64(1) << (total - 1))) >> total
 
 
 def _channels(v, channels: int) -> np.ndarray:

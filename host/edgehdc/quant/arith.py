@@ -176,13 +176,15 @@ class MeanParams:
 
 @dataclass(frozen=True)
 class ReluParams:
-    """RELU / RELU6 int8 (TFLM `activations_common.cc`).
+    """RELU / RELU6 int8 as TFLite defines them (`activations.cc`, ReluX), not as TFLM computes them:
 
-    RELU rescales: y = clamp(output_zp + MBQM(x - input_zp, multiplier, shift), act_min, act_max).
-    RELU6 only clamps the raw input (`rescale` False): y = clamp(x, act_min, act_max)
-    with the bounds 0 and 6 in the *input's* quantization, as TFLM does."""
+        y = clamp(output_zp + MBQM(x - input_zp, multiplier, shift), act_min, act_max)
 
-    rescale: bool
+    The multiplier is float32(input_scale / output_scale); act_min is the output
+    zero point, act_max 127 (RELU) or output_zp + round(6 / output_scale) (RELU6),
+    both in the *output's* quantization. TFLM's RELU6 only clamps the raw input
+    and its RELU forms the multiplier in double: docs/parity.md."""
+
     input_zero_point: int
     output_zero_point: int
     multiplier: int
@@ -412,10 +414,11 @@ def _lower_fully_connected(graph: Graph, op: Op, kind: OpKind) -> FullyConnected
     rows, rem = divmod(int(np.prod(x.shape)), in_n)
     if rem or y.shape[-1] != out_n or int(np.prod(y.shape)) != rows * out_n:
         raise ValueError(f"{what}: input {x.shape}, weights {w.shape} and output {y.shape} disagree")
-    if bias is not None and bias.quant is not None and not w.quant.per_channel:
-        # TFLM's GetQuantizedConvolutionMultipler refuses a bias off the input*weight scale.
-        bias_scale = float(np.float32(bias.quant.scale[0]))
-        if abs(in_scale * float(w_scales[0]) - bias_scale) / out_scale > 0.02:
+    if bias is not None and not w.quant.per_channel:
+        # TFLM's GetQuantizedConvolutionMultipler refuses a bias off the input*weight scale
+        # (a bias without quantization has scale 0 there; NaN fails the test too).
+        bias_scale = float(np.float32(bias.quant.scale[0])) if bias.quant is not None else 0.0
+        if not abs(in_scale * float(w_scales[0]) - bias_scale) / out_scale <= 0.02:
             raise ValueError(f"{what}: bias scale {bias_scale} is not input_scale * weight_scale")
     # The pip TFLM forms double(in) * double(w) / double(out) for per-tensor FC too
     # (checked against it: TFLite's older float32 product gives other multipliers).
@@ -603,13 +606,13 @@ def _lower_relu(graph: Graph, op: Op, kind: OpKind) -> ReluParams:
     in_scale, in_zp = _activation_quant(x, f"{what} input")
     out_scale, out_zp = _activation_quant(y, f"{what} output")
     _same_shape(x, y, what)
-    if kind is OpKind.RELU6:
-        six = min(max(_quantize_float32(6.0, in_scale, in_zp), INT8_MIN), INT8_MAX)
-        return ReluParams(False, in_zp, out_zp, 0, 0, in_zp, six)
-    multiplier, shift = quantize_multiplier(in_scale / out_scale)
+    # TFLite's ReluPrepare divides the float32 scales in float32, then widens.
+    multiplier, shift = quantize_multiplier(float(np.float32(in_scale) / np.float32(out_scale)))
     if shift > MAX_LEFT_SHIFT:
         raise ValueError(f"{what}: input/output scale ratio too large (left shift {shift})")
-    return ReluParams(True, in_zp, out_zp, multiplier, shift, max(INT8_MIN, out_zp), INT8_MAX)
+    act = Activation.RELU if kind is OpKind.RELU else Activation.RELU6
+    act_min, act_max = activation_range(act, out_scale, out_zp)
+    return ReluParams(in_zp, out_zp, multiplier, shift, act_min, act_max)
 
 
 def _options(op: Op, cls, what: str):

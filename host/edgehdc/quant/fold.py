@@ -10,8 +10,8 @@ exactly equivalent to ops in it:
   or VALID. SPACE_TO_BATCH_ND pads with the zero point (TFLite's semantics),
   so padded taps add nothing, exactly as our kernels skip them. (The pip
   TFLM leaves that pad value uninitialised: on a SAME pattern its output
-  depends on stale memory, so there the oracle is TFLM running the folded,
-  natively dilated convolution.)
+  depends on stale memory, so `edgehdc.verify` checks such an op against
+  LiteRT's reference kernels: `tflm.known_defects`.)
 - a separate RELU / RELU6 after an op with no fused activation, when the
   RELU keeps the quantization (then it is exactly the fused clamp).
 
@@ -168,7 +168,7 @@ def _dilated(graph: Graph, index: int, s2b: RawOp, conv, b2s) -> Op:
         raise UnsupportedOpError(f"{where}: unsupported space-to-batch convolution "
                                  f"(block {block.tolist()}, stride {opts.stride}, padding {opts.padding.value})")
     for a, b in ((x, graph.tensors[s2b.outputs[0]]), (graph.tensors[conv.outputs[0]], y)):
-        if not _same_quant(a, b):
+        if not same_quant(a, b):
             raise UnsupportedOpError(f"{where}: {a.name!r} and {b.name!r} differ in quantization")
     kh, kw = graph.tensors[conv.inputs[1]].shape[1:3]
     padding = set()
@@ -201,7 +201,8 @@ def _const(graph: Graph, index: int, where: str) -> np.ndarray:
     return np.asarray(t.data, np.int64)
 
 
-def _same_quant(a, b) -> bool:
+def same_quant(a, b) -> bool:
+    """Same dtype and the same quantization (scales and zero points), or both unquantized."""
     qa, qb = a.quant, b.quant
     if a.dtype != b.dtype or (qa is None) != (qb is None):
         return False
@@ -228,7 +229,7 @@ def _fold_relus(graph: Graph, ops):
         prev_index, prev = out[p]
         act = getattr(prev.options, "activation", None)
         if (prev.kind not in _FUSABLE or act is not Activation.NONE
-                or not _same_quant(graph.tensors[src], graph.tensors[op.outputs[0]])):
+                or not same_quant(graph.tensors[src], graph.tensors[op.outputs[0]])):
             continue
         fused = dataclasses.replace(prev.options, activation=Activation(op.kind.value))
         out[p] = (prev_index, Op(prev.kind, list(prev.inputs), list(op.outputs), fused))

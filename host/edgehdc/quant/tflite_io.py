@@ -11,6 +11,8 @@ naming it (and its operator index); corrupt bytes raise `ValueError`.
 
 from __future__ import annotations
 
+import math
+
 import flatbuffers
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
@@ -62,6 +64,12 @@ _OPTIONS = {OpKind.CONV_2D: (fb.Conv2DOptionsT, fb.BuiltinOptions.Conv2DOptions)
             OpKind.SOFTMAX: (fb.SoftmaxOptionsT, fb.BuiltinOptions.SoftmaxOptions),
             OpKind.MEAN: (fb.ReducerOptionsT, fb.BuiltinOptions.ReducerOptions)}
 _CONVS = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D)
+_POOLS = (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D)
+# Schema field names (as the .tflite schema and its docs spell them) -> object API attributes.
+_CAMEL = {"stride_h": "strideH", "stride_w": "strideW", "filter_height": "filterHeight",
+          "filter_width": "filterWidth", "dilation_h_factor": "dilationHFactor",
+          "dilation_w_factor": "dilationWFactor", "depth_multiplier": "depthMultiplier"}
+_INT32_MAX = (1 << 31) - 1
 _WEIGHTED = (*_CONVS, OpKind.FULLY_CONNECTED)
 _OP_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
 _TYPE_NAMES = {v: k for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
@@ -145,8 +153,8 @@ def _operator_t(op: Op, kind: OpKind, opcode_index: int) -> fb.OperatorT:
     o = fb.OperatorT()
     o.opcodeIndex = opcode_index
     inputs = list(op.inputs)
-    if kind in _WEIGHTED and len(inputs) == 2:
-        inputs.append(-1)  # optional bias, as the converter marks it
+    if kind in (OpKind.CONV_2D, OpKind.FULLY_CONNECTED) and len(inputs) == 2:
+        inputs.append(-1)  # optional bias, as the converter marks it (TFLM crashes on it for depthwise)
     o.inputs, o.outputs = inputs, list(op.outputs)
     if kind in _OPTIONS:
         o.builtinOptionsType = _OPTIONS[kind][1]
@@ -227,6 +235,10 @@ def _read_graph(model: fb.ModelT) -> Graph:
     graph.ops = [op for _, op in ops]
     for index, op in ops:
         _check_op(graph, index, op)
+    produced = {op.outputs[0] for op in graph.ops} | set(graph.inputs)
+    for t in graph.outputs:
+        if t not in produced:
+            raise UnsupportedOpError(f"subgraph output {t} {graph.tensors[t].name!r} is computed by no operator")
     return graph
 
 
@@ -243,10 +255,29 @@ def _check_op(graph: Graph, index: int, op: Op) -> None:
                     f"operator {index} ({kind.value}): {role} tensor {t} {graph.tensors[t].name!r} is "
                     f"{dtype.upper()}; only int8 models are supported (float32 only into QUANTIZE "
                     "or out of DEQUANTIZE)")
+    if kind in _CONVS:
+        _check_dilation(graph, index, op)
     try:
         lower(graph, op)
     except ValueError as e:
         raise UnsupportedOpError(f"operator {index} ({kind.value}): {e}") from None
+
+
+def _check_dilation(graph: Graph, index: int, op: Op) -> None:
+    """Refuse a dilated kernel that reaches far beyond the input: with a dilation factor at
+    least the input size, every tap but one of each window falls in the padding (no converter
+    writes that; a corrupted field does, and interpreters overflow on it)."""
+    x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+    if len(x.shape) != 4 or len(w.shape) != 4:
+        return  # `lower` names the shape problem
+    for axis, (field, size, taps, d) in enumerate(zip(("dilation_h_factor", "dilation_w_factor"), x.shape[1:3],
+                                                      w.shape[1:3], op.options.dilation)):
+        span = (taps - 1) * d + 1
+        if taps > 1 and d > 1 and (d >= size or span > _INT32_MAX // 2):
+            raise UnsupportedOpError(
+                f"operator {index} ({OpKind(op.kind).value}): {field} {d} is not smaller than the input "
+                f"{('height', 'width')[axis]} {size}: the {taps}-tap kernel spans {span}, far beyond the "
+                "input, and every tap but one of each window falls in the padding")
 
 
 def _unpack(data: bytes) -> fb.ModelT:
@@ -285,6 +316,9 @@ def _read_tensor(model: fb.ModelT, t: fb.TensorT, index: int) -> Tensor:
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
     if any(d < 0 for d in shape):
         raise UnsupportedOpError(f"tensor {index} {name!r}: dynamic shape {shape}")
+    if math.prod(shape) > _INT32_MAX:
+        raise UnsupportedOpError(f"tensor {index} {name!r}: shape {shape} has {math.prod(shape)} elements, "
+                                 "more than an int32 element count holds")
     data = None
     buffers = model.buffers if model.buffers is not None else []
     if not 0 <= t.buffer < max(len(buffers), 1):
@@ -365,10 +399,18 @@ def _read_options(kind: OpKind, o: fb.OperatorT, index: int):
     padding = {v: k for k, v in _PADDINGS.items()}.get(b.padding)
     if padding is None:
         raise UnsupportedOpError(f"{where}: padding {b.padding} is not supported")
-    stride = (int(b.strideH), int(b.strideW))
-    if kind is OpKind.AVERAGE_POOL_2D or kind is OpKind.MAX_POOL_2D:
-        return Pool2DOptions((int(b.filterHeight), int(b.filterWidth)), stride, padding, act)
-    dilation = (int(b.dilationHFactor), int(b.dilationWFactor))
+    fields = ["stride_h", "stride_w"] + (["filter_height", "filter_width"] if kind in _POOLS else
+                                         ["dilation_h_factor", "dilation_w_factor"])
     if kind is OpKind.DEPTHWISE_CONV_2D:
-        return DepthwiseConv2DOptions(stride, padding, act, dilation, int(b.depthMultiplier))
+        fields.append("depth_multiplier")
+    values = {f: int(getattr(b, _CAMEL[f])) for f in fields}
+    for f, v in values.items():
+        if v < 1:
+            raise UnsupportedOpError(f"{where}: {f} is {v}; it must be at least 1")
+    stride = (values["stride_h"], values["stride_w"])
+    if kind in _POOLS:
+        return Pool2DOptions((values["filter_height"], values["filter_width"]), stride, padding, act)
+    dilation = (values["dilation_h_factor"], values["dilation_w_factor"])
+    if kind is OpKind.DEPTHWISE_CONV_2D:
+        return DepthwiseConv2DOptions(stride, padding, act, dilation, values["depth_multiplier"])
     return Conv2DOptions(stride, padding, act, dilation)

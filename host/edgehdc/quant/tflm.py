@@ -4,8 +4,8 @@
 tensor by index, read with `GetTensor` (which returns a dict; we take its
 `tensor_data` and copy it, as the interpreter reuses its arena on the next
 invoke). The interpreter runs with kPreserveAllTensors so that no tensor is
-overwritten by a later one. A batch of N samples is N invokes on the model's
-batch-1 input; activations are stacked along axis 0.
+overwritten by a later one. Batches as `edgehdc.quant.oracle.Oracle`; run it
+in a child process (`IsolatedOracle`) unless the model is known to be safe.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 from tflite_micro.python.tflite_micro import runtime
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+from edgehdc.quant.fold import same_quant
+from edgehdc.quant.ir import Graph, OpKind
+from edgehdc.quant.oracle import Oracle
 
 # kPreserveAllTensors gives every tensor its own arena slot; leave ample room.
 _ARENA_MARGIN = 1 << 20
@@ -28,12 +32,55 @@ def _refuse_known_crashes(model, sub) -> None:
         code = model.operatorCodes[op.opcodeIndex]
         builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
         inputs = list(op.inputs) if op.inputs is not None else []
-        if builtin == fb.BuiltinOperator.DEPTHWISE_CONV_2D and (len(inputs) < 3 or inputs[2] < 0):
-            # Seen with tflite-micro 0.dev20261023: a segfault while loading.
-            raise _KnownCrash(f"operator {n}: TFLM crashes on DEPTHWISE_CONV_2D without a bias; give it a zero bias")
+        if builtin == fb.BuiltinOperator.DEPTHWISE_CONV_2D and len(inputs) >= 3 and inputs[2] < 0:
+            # Seen with tflite-micro 0.dev20261023: a segfault while loading (two inputs are fine).
+            raise _KnownCrash(f"TFLM crashes on DEPTHWISE_CONV_2D with an absent bias (-1, operator {n}); "
+                             "give it a zero bias or no third input")
 
 
-class TflmOracle:
+def known_defects(model_bytes: bytes, graph: Graph) -> dict[int, str]:
+    """Ops of `graph` (imported from `model_bytes`) where TFLM departs from TFLite, with the reason.
+
+    - A dilated convolution the converter wrote as SPACE_TO_BATCH_ND + conv +
+      BATCH_TO_SPACE_ND with padding: TFLM never sets SPACE_TO_BATCH_ND's pad
+      value, so the padded cells hold whatever its arena held.
+    - A RELU/RELU6 whose output quantization differs from its input's: TFLite
+      requantizes; TFLM's RELU6 only clamps and its RELU forms the multiplier
+      in double precision (TFLite in float32).
+    """
+    defects = {}
+    by_output = {op.outputs[0]: i for i, op in enumerate(graph.ops)}
+    for output in _padded_space_to_batch_outputs(bytes(model_bytes)):
+        if output in by_output:
+            defects[by_output[output]] = ("TFLM leaves SPACE_TO_BATCH_ND's padding uninitialised "
+                                          "(a dilated convolution with padding)")
+    for i, op in enumerate(graph.ops):
+        x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+        if OpKind(op.kind) in (OpKind.RELU, OpKind.RELU6) and not same_quant(x, y):
+            defects[i] = (f"TFLM's int8 {OpKind(op.kind).value} "
+                          + ("only clamps where TFLite requantizes" if OpKind(op.kind) is OpKind.RELU6
+                             else "forms its multiplier in double where TFLite uses float32"))
+    return dict(sorted(defects.items()))
+
+
+def _padded_space_to_batch_outputs(model_bytes: bytes) -> list[int]:
+    """BATCH_TO_SPACE_ND outputs that end a SPACE_TO_BATCH_ND pattern with non-zero paddings."""
+    model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(model_bytes, 0))
+    sub = model.subgraphs[0]
+    ops = sub.operators or []
+    outputs = []
+    for i, op in enumerate(ops):
+        code = model.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) != fb.BuiltinOperator.SPACE_TO_BATCH_ND:
+            continue
+        pads = sub.tensors[op.inputs[2]]
+        data = model.buffers[pads.buffer].data if pads.buffer else None
+        if data is not None and np.any(np.frombuffer(bytes(bytearray(data)), "<i4")) and i + 2 < len(ops):
+            outputs.append(int(ops[i + 2].outputs[0]))
+    return outputs
+
+
+class TflmOracle(Oracle):
     """TFLM interpreter over one .tflite model with a single input (subgraph 0)."""
 
     def __init__(self, model_bytes: bytes, arena_size: int | None = None):
@@ -52,56 +99,18 @@ class TflmOracle:
         except Exception as e:  # flatbuffers errors on bad bytes, RuntimeError from TFLM
             raise ValueError(f"TFLM could not load the model: {type(e).__name__}: {e}") from None
         if len(sub.inputs) != 1:
-            raise ValueError(f"TflmOracle supports one model input, got {len(sub.inputs)}")
-        details = self._interp.get_input_details(0)
-        self.input_shape = tuple(int(d) for d in details["shape"])
-        self.input_dtype = np.dtype(details["dtype"])
-        self.n_outputs = len(sub.outputs)
-        # Constants are tensors backed by a non-empty buffer; they do not change per sample.
-        self.constants = frozenset(
-            i for i, t in enumerate(sub.tensors)
-            if t.buffer > 0 and model.buffers[t.buffer].data is not None and len(model.buffers[t.buffer].data)
-        )
-        self.n_tensors = len(sub.tensors)
+            raise ValueError(f"TFLM oracle: one model input supported, the model has {len(sub.inputs)}")
+        self._describe(model, self._interp.get_input_details(0), len(sub.outputs))
 
-    def run(self, x: np.ndarray) -> list[np.ndarray]:
-        """Model outputs for one sample (input shape) or a batch [N, *input_shape[1:]]."""
-        outs = []
-        for sample in self._samples(x):
-            self._invoke(sample)
-            outs.append([self._interp.get_output(i).copy() for i in range(self.n_outputs)])
-        return [np.concatenate([o[i] for o in outs]) for i in range(self.n_outputs)]
-
-    def run_all(self, x: np.ndarray) -> dict[int, np.ndarray]:
-        """Every tensor by index after invoking on `x`: activations stacked over
-        the batch, constants (weights, biases) once, as stored in the model."""
-        acts = [i for i in range(self.n_tensors) if i not in self.constants]
-        per_sample = []
-        for sample in self._samples(x):
-            self._invoke(sample)
-            per_sample.append({i: self._tensor(i) for i in acts})
-        result = {i: self._tensor(i) for i in sorted(self.constants)}
-        result.update({i: _stack([s[i] for s in per_sample]) for i in acts})
-        return dict(sorted(result.items()))
+    def _invoke(self, sample: np.ndarray) -> None:
+        try:
+            self._interp.set_input(sample, 0)
+            self._interp.invoke()
+        except RuntimeError as e:
+            raise ValueError(f"TFLM could not run the model: {' '.join(str(e).split())}") from None
 
     def _tensor(self, index: int) -> np.ndarray:
         return np.array(self._interp.GetTensor(index, 0)["tensor_data"], copy=True)
 
-    def _samples(self, x: np.ndarray) -> list[np.ndarray]:
-        x = np.asarray(x)
-        if x.dtype != self.input_dtype:
-            raise ValueError(f"input must be {self.input_dtype}, got {x.dtype}")
-        if tuple(x.shape) == self.input_shape:
-            return [np.ascontiguousarray(x)]
-        if x.ndim == len(self.input_shape) and tuple(x.shape[1:]) == self.input_shape[1:] and len(x):
-            return [np.ascontiguousarray(x[i : i + 1]) for i in range(len(x))]
-        raise ValueError(f"input shape {x.shape} does not match model input {self.input_shape}")
-
-    def _invoke(self, sample: np.ndarray) -> None:
-        self._interp.set_input(sample, 0)
-        self._interp.invoke()
-
-
-def _stack(arrays: list[np.ndarray]) -> np.ndarray:
-    """Per-sample tensors joined along the batch axis; scalars (shape arithmetic) stacked."""
-    return np.stack(arrays) if arrays[0].ndim == 0 else np.concatenate(arrays)
+    def _output(self, index: int) -> np.ndarray:
+        return self._interp.get_output(index).copy()
