@@ -7,7 +7,7 @@ in-place calls, and the statuses the C returns for bad arguments.
 """
 
 import ctypes as C
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -67,12 +67,6 @@ def one_op(kind, inputs, output, options=None, constants=()) -> tuple[Graph, Op]
 def random_shape(rng, rank=None, high=9):
     rank = int(rng.integers(1, 5)) if rank is None else rank
     return tuple(int(v) for v in rng.integers(1, high, rank))
-
-
-def relu_params(**values) -> ReluParams:
-    """A ReluParams from the fields it has (the mirror's RELU6 lowering may drop `rescale`)."""
-    names = {f.name for f in fields(ReluParams)}
-    return ReluParams(**{k: v for k, v in values.items() if k in names})
 
 
 def status(fn_name, *args) -> int:
@@ -221,21 +215,21 @@ def test_relu6_with_rescaling_matches_numba(seed):
     out_scale = 10 ** rng.uniform(-2, -1)
     mult, shift = (int(rng.integers(1 << 30, 1 << 31)), int(rng.integers(-3, 2)))
     six = int(min(127, out_zp + round(6.0 / out_scale)))
-    p = relu_params(rescale=True, input_zero_point=in_zp, output_zero_point=out_zp, multiplier=mult,
+    p = ReluParams(input_zero_point=in_zp, output_zero_point=out_zp, multiplier=mult,
                     shift=shift, act_min=out_zp, act_max=six)
     np.testing.assert_array_equal(fw.relu_s8(x, p), nb.relu_s8(x, p))
 
 
-def test_relu_clamp_only_and_extreme_rescale():
+def test_relu_identity_and_extreme_rescale():
     x = np.arange(-128, 128, dtype=np.int8).reshape(4, 8, 8)
-    clamp = relu_params(rescale=False, input_zero_point=-5, output_zero_point=-5, multiplier=0, shift=0,
-                        act_min=-5, act_max=90)
-    if "rescale" in {f.name for f in fields(ReluParams)}:
-        np.testing.assert_array_equal(fw.relu_s8(x, clamp), nb.relu_s8(x, clamp))
-        np.testing.assert_array_equal(fw.relu_s8(x, clamp), np.clip(x, -5, 90))
+    # Equal input and output quantization: the unit multiplier, so only the clamp acts (TFLM's RELU6 case).
+    clamp = ReluParams(input_zero_point=-5, output_zero_point=-5, multiplier=1 << 30, shift=1,
+                       act_min=-5, act_max=90)
+    np.testing.assert_array_equal(fw.relu_s8(x, clamp), nb.relu_s8(x, clamp))
+    np.testing.assert_array_equal(fw.relu_s8(x, clamp), np.clip(x, -5, 90))
     # A left shift of 30 wraps (x - zp) << 30 like TFLM's int32; the offset then must clamp.
     for shift, mult in [(30, (1 << 31) - 1), (-31, 1 << 30), (0, 0)]:
-        p = relu_params(rescale=True, input_zero_point=3, output_zero_point=127, multiplier=mult,
+        p = ReluParams(input_zero_point=3, output_zero_point=127, multiplier=mult,
                         shift=shift, act_min=-128, act_max=127)
         np.testing.assert_array_equal(fw.relu_s8(x, p), nb.relu_s8(x, p))
 

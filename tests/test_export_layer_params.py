@@ -162,11 +162,6 @@ def _assert_fields(name, struct, p, g, op):
         assert list(struct.before) == lead + list(p.before) and list(struct.after) == lead + list(p.after)
     if isinstance(struct, S.RescaleParams) and not hasattr(p, "act_min"):
         assert (struct.act_min, struct.act_max) == (-128, 127)  # int8 QUANTIZE only clamps to int8
-    if isinstance(struct, S.RescaleParams) and not getattr(p, "rescale", True):
-        # Clamp-only RELU6: the identity rescale, then the clamp.
-        assert (struct.input_zero_point, struct.output_zero_point, struct.multiplier, struct.shift,
-                struct.act_min, struct.act_max) == (0, 0, 1 << 30, 1, p.act_min, p.act_max)
-        return
     shared = list(_shared_scalars(struct, p))
     for field, got, value in shared:
         if isinstance(got, float):

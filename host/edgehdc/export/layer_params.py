@@ -28,9 +28,6 @@ from edgehdc.quant.arith import (
 )
 from edgehdc.quant.ir import Graph, Op
 
-# multiplier, shift with requantize(x) == x: a clamp-only RELU6 as an ehd_rescale_params.
-IDENTITY_MULTIPLIER = (1 << 30, 1)
-
 
 def layer_params(graph: Graph, op: Op, name: str) -> str:
     """C source for `<name>_params` of `op` (empty for RESHAPE); ValueError if `op` does not lower."""
@@ -46,8 +43,6 @@ def rescale_fields(p: ReluParams | RequantizeParams) -> tuple[int, int, int, int
     RELU / RELU6 or an int8 -> int8 QUANTIZE."""
     if isinstance(p, RequantizeParams):
         return p.input_zero_point, p.output_zero_point, p.multiplier, p.shift, -128, 127
-    if not getattr(p, "rescale", True):  # clamp only: y = clamp(x)
-        return (0, 0, *IDENTITY_MULTIPLIER, p.act_min, p.act_max)
     return p.input_zero_point, p.output_zero_point, p.multiplier, p.shift, p.act_min, p.act_max
 
 
