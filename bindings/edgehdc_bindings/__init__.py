@@ -5,7 +5,7 @@ signature as its Numba mirror in `edgehdc.kernels`, and `FirmwareModel` runs a
 generated model end to end (CNN, HDC encoding, Hamming search).
 """
 
-from edgehdc_bindings.build import BuildError, build_library, firmware_sources
+from edgehdc_bindings.build import BACKENDS, BuildError, build_library, firmware_sources
 from edgehdc_bindings.kernels import (
     avg_pool2d_s8,
     conv2d_s8,
@@ -23,4 +23,5 @@ __all__ = [
     "BuildError", "FirmwareError", "FirmwareModel", "Inference", "Status",
     "avg_pool2d_s8", "build_library", "conv2d_s8", "default_library", "depthwise_conv2d_s8",
     "firmware_sources", "fully_connected_s8", "hdc_classify", "hdc_encode", "max_pool2d_s8",
+    "BACKENDS",
 ]

@@ -2,7 +2,8 @@
 
 `pio run -e qemu_m4 -t upload` starts `qemu-system-arm` with the board's UART0
 listening on a loopback TCP port (firmware/pio-platform/builder/main.py);
-QEMU holds the guest until pyserial connects, so no byte is lost.
+QEMU holds the guest until pyserial connects, so no byte is lost. The kernel
+backend reaches the build through EDGEHDC_BACKEND.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from .link import DeviceLink, DeviceTimeout
 
 ROOT = Path(__file__).resolve().parents[3]
 ICOUNT_SHIFT = 6  # -icount shift=6: one instruction every 64 ns of virtual time
+# Kernel backends the firmware builds with today (EHD_KERNEL_BACKEND; protocol.Backend names them all).
+BACKENDS = ("portable", "dsp")
 COUNTER_HZ = 25_000_000  # the mps2 FPGAIO counter
 
 
@@ -67,16 +70,20 @@ def _free_port() -> int:
 
 
 class EmulatedBoard:
-    """Firmware for `env` with the model in `model_dir`, run in QEMU.
+    """Firmware for `env` with the model in `model_dir` and the kernels of `backend`, run in QEMU.
 
-    with EmulatedBoard(model_dir=out) as board:   # builds, starts, connects
+    with EmulatedBoard(model_dir=out, backend="dsp") as board:   # builds, starts, connects
         board.link.info()
     """
 
     def __init__(self, env: str = "qemu_m4", model_dir: str | os.PathLike | None = None,
                  build_timeout: float = 300.0, start_timeout: float = 60.0,
-                 link_timeout: float = 10.0, icount_shift: int = ICOUNT_SHIFT):
+                 link_timeout: float = 10.0, icount_shift: int = ICOUNT_SHIFT,
+                 backend: str = "portable"):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown kernel backend {backend!r}: choose one of {', '.join(BACKENDS)}")
         self.env = env
+        self.backend = backend
         self.model_dir = Path(model_dir or ROOT / "build" / "model").resolve()
         self.build_timeout = build_timeout
         self.start_timeout = start_timeout
@@ -92,7 +99,7 @@ class EmulatedBoard:
         return ROOT / ".pio" / "build" / self.env / "firmware.elf"
 
     def _env(self, **extra: str) -> dict[str, str]:
-        return pio_env(EDGEHDC_MODEL_DIR=str(self.model_dir), **extra)
+        return pio_env(EDGEHDC_MODEL_DIR=str(self.model_dir), EDGEHDC_BACKEND=self.backend, **extra)
 
     def build(self) -> Path:
         """Runs `pio run -e ENV`; returns the ELF. EmulatorError with PlatformIO's output on failure."""

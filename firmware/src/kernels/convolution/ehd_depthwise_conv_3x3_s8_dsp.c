@@ -1,0 +1,123 @@
+/*
+ * DEPTHWISE_CONV_2D, 3x3 filter, dilation 1, depth multiplier 1, any stride
+ * and padding. Four channels at a time over every output pixel: their nine
+ * taps of weights are widened into int16 pairs once, and the input offset is
+ * folded into the bias (bias + offset * sum of the weights), so a pixel whose
+ * window lies inside the input costs per tap one load, two SXTB16 and four
+ * SMLAxy. Border pixels sum the part of the window inside the input, offset
+ * added tap by tap; the last C % 4 channels go one by one
+ * (ehd_depthwise_dsp.h).
+ */
+#include "ehd/ehd_kernels.h"
+
+#include "ehd_conv_checks.h"
+#include "ehd_depthwise_dsp.h"
+
+/* One tap: input word x (four channels) against widened weights lo (channels 0, 2), hi (1, 3). */
+#define TAP(x, lo, hi)                                                     \
+    do {                                                                   \
+        const int32_t x02_ = ehd_sxtb16(x), x13_ = ehd_sxtb16_ror8(x);     \
+        a.a0 = ehd_smlabb(x02_, lo, a.a0);                                 \
+        a.a2 = ehd_smlatt(x02_, lo, a.a2);                                 \
+        a.a1 = ehd_smlabb(x13_, hi, a.a1);                                 \
+        a.a3 = ehd_smlatt(x13_, hi, a.a3);                                 \
+    } while (0)
+
+/* Four channels' nine taps, widened, and their bias with the input offset folded in. */
+typedef struct {
+    int32_t lo[9], hi[9]; /* tap t: channels (c, c+2) and (c+1, c+3) as int16 pairs */
+    ehd_dsp_acc4 folded;  /* bias + input_offset * sum of the nine weights, wrapping like int32 */
+} group_weights;
+
+static void widen_group(const ehd_conv_params *conv, int32_t input_offset, int32_t ch, int32_t c,
+                        group_weights *g)
+{
+    int32_t sum02 = 0, sum13 = 0, t;
+    for (t = 0; t < 9; t++) {
+        const int32_t w = ehd_read_s8x4(conv->weights + t * ch + c);
+        g->lo[t] = ehd_sxtb16(w);
+        g->hi[t] = ehd_sxtb16_ror8(w);
+        sum02 = ehd_sadd16(sum02, g->lo[t]); /* nine int8 values cannot leave an int16 lane */
+        sum13 = ehd_sadd16(sum13, g->hi[t]);
+    }
+    const int32_t sums[4] = {(int16_t)sum02, (int16_t)sum13, sum02 >> 16, sum13 >> 16};
+    int32_t bias[4] = {0, 0, 0, 0}, i;
+    for (i = 0; i < 4 && conv->bias != 0; i++) {
+        bias[i] = conv->bias[c + i];
+    }
+    g->folded.a0 = (int32_t)((uint32_t)bias[0] + (uint32_t)(input_offset * sums[0]));
+    g->folded.a1 = (int32_t)((uint32_t)bias[1] + (uint32_t)(input_offset * sums[1]));
+    g->folded.a2 = (int32_t)((uint32_t)bias[2] + (uint32_t)(input_offset * sums[2]));
+    g->folded.a3 = (int32_t)((uint32_t)bias[3] + (uint32_t)(input_offset * sums[3]));
+}
+
+/* A window inside the input, top-left tap at x (its first channel of the group). */
+EHD_DSP_INLINE ehd_dsp_acc4 interior(const group_weights *g, const int8_t *x, int32_t ch, int32_t row)
+{
+    ehd_dsp_acc4 a = g->folded;
+    const int8_t *x1 = x + ch, *x2 = x1 + ch; /* the window's three columns */
+    TAP(ehd_read_s8x4(x), g->lo[0], g->hi[0]);
+    TAP(ehd_read_s8x4(x1), g->lo[1], g->hi[1]);
+    TAP(ehd_read_s8x4(x2), g->lo[2], g->hi[2]);
+    TAP(ehd_read_s8x4(x + row), g->lo[3], g->hi[3]);
+    TAP(ehd_read_s8x4(x1 + row), g->lo[4], g->hi[4]);
+    TAP(ehd_read_s8x4(x2 + row), g->lo[5], g->hi[5]);
+    x += 2 * row, x1 += 2 * row, x2 += 2 * row;
+    TAP(ehd_read_s8x4(x), g->lo[6], g->hi[6]);
+    TAP(ehd_read_s8x4(x1), g->lo[7], g->hi[7]);
+    TAP(ehd_read_s8x4(x2), g->lo[8], g->hi[8]);
+    return a;
+}
+
+ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_offsets *offsets,
+                                         const ehd_dims *input_dims, const int8_t *input,
+                                         const ehd_dims *output_dims, int8_t *output)
+{
+    const ehd_status status =
+        ehd_depthwise_check_args(conv, offsets, input_dims, input, output_dims, output);
+    if (status != EHD_OK) {
+        return status;
+    }
+    if (conv->depth_multiplier != 1 || conv->filter.h != 3 || conv->filter.w != 3 ||
+        conv->dilation_h != 1 || conv->dilation_w != 1) {
+        return EHD_ERR_UNSUPPORTED;
+    }
+    const int32_t ch = input_dims->c, row = input_dims->w * ch;
+    const int64_t in_batch_size = (int64_t)input_dims->h * row;
+    group_weights g = {{0}, {0}, {0, 0, 0, 0}};
+    int32_t b, oy, ox, c;
+
+    for (c = 0; c < ch; c += 4) {
+        const int whole = c + 4 <= ch; /* else the last C % 4 channels, one by one */
+        if (whole) {
+            widen_group(conv, offsets->input_offset, ch, c, &g);
+        }
+        int8_t *out = output + c;
+        for (b = 0; b < output_dims->n; b++) {
+            const int8_t *in_batch = input + b * in_batch_size;
+            for (oy = 0; oy < output_dims->h; oy++) {
+                const int32_t y0 = oy * conv->stride_h - conv->pad_h;
+                const int rows_inside = y0 >= 0 && y0 + 3 <= input_dims->h;
+                for (ox = 0; ox < output_dims->w; ox++, out += ch) {
+                    const int32_t x0 = ox * conv->stride_w - conv->pad_w;
+                    if (whole && rows_inside && x0 >= 0 && x0 + 3 <= input_dims->w) {
+                        const int8_t *x = in_batch + (int64_t)y0 * row + (int64_t)x0 * ch + c;
+                        ehd_write_s8x4(out, ehd_dsp_depthwise_requantize(conv, offsets, c, interior(&g, x, ch, row)));
+                        continue;
+                    }
+                    const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
+                    if (whole) {
+                        const ehd_dsp_acc4 a = ehd_dsp_depthwise_4ch(&win, c, conv, ch, offsets->input_offset);
+                        ehd_write_s8x4(out, ehd_dsp_depthwise_requantize(conv, offsets, c, a));
+                    } else {
+                        int32_t i;
+                        for (i = c; i < ch; i++) {
+                            out[i - c] = ehd_dsp_depthwise_1ch(&win, i, conv, ch, offsets);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return EHD_OK;
+}

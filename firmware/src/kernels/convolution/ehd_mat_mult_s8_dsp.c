@@ -1,0 +1,153 @@
+/*
+ * The dsp convolutions' GEMM: int8 weights x a block of four int16 columns.
+ * One channel x four pixels per register block: a word of four weights is
+ * widened once (two SXTB16) and meets each column's group in two SMLAD; the
+ * channel's requantization is set up once for its four outputs.
+ *
+ * A row of weights ends at k, not at a multiple of 4. The block's padding
+ * lanes are 0, so a row's last group may read up to 3 bytes past it: the next
+ * row's first weights, times 0. Only the array's last row reads its last
+ * group without going past its end.
+ */
+#include "ehd_conv_dsp.h"
+
+#include "../ehd_dsp.h"
+
+void ehd_dsp_column_s16(const int8_t *src, int32_t k, int32_t input_offset, int32_t *block,
+                        int32_t slot)
+{
+    const int32_t offset2 = (int32_t)(((uint32_t)input_offset & 0xFFFFu) * 0x10001u);
+    int32_t *dst = block + 2 * slot;
+    int32_t n;
+    for (n = k >> 2; n > 0; n--, src += 4, dst += 2 * EHD_DSP_BLOCK_COLUMNS) {
+        const int32_t v = ehd_read_s8x4(src);
+        dst[0] = ehd_sadd16(ehd_sxtb16(v), offset2);
+        dst[1] = ehd_sadd16(ehd_sxtb16_ror8(v), offset2);
+    }
+    if ((k & 3) != 0) {
+        /* The missing values are the zero point, which the offset turns into 0. */
+        int8_t last[4];
+        int32_t i;
+        for (i = 0; i < 4; i++) {
+            last[i] = i < (k & 3) ? src[i] : (int8_t)-input_offset;
+        }
+        const int32_t v = ehd_read_s8x4(last);
+        dst[0] = ehd_sadd16(ehd_sxtb16(v), offset2);
+        dst[1] = ehd_sadd16(ehd_sxtb16_ror8(v), offset2);
+    }
+}
+
+/* The weights of a row's last, partial group (k & 3 of them), without reading past `end`. */
+static int32_t last_group(const int8_t *end, int32_t k)
+{
+    const int32_t tail = k & 3;
+    if (k >= 4) {
+        /* One word ending at the row's end, shifted down. */
+        return (int32_t)((uint32_t)ehd_read_s8x4(end - 4) >> (8 * (4 - tail)));
+    }
+    uint32_t v = 0;
+    int32_t i;
+    for (i = 0; i < tail; i++) {
+        v |= (uint32_t)(uint8_t)end[i - tail] << (8 * i);
+    }
+    return (int32_t)v;
+}
+
+/* Two consecutive words of a column group (one LDRD). */
+EHD_DSP_INLINE uint64_t pair(const int32_t *col)
+{
+    uint64_t v;
+    memcpy(&v, col, sizeof v);
+    return v;
+}
+
+/* Accumulators a0..a3 (columns 0..3) += four weights w . the columns' group at col. */
+#define GROUP(w, col)                                                                      \
+    do {                                                                                   \
+        const int32_t lo_ = ehd_sxtb16(w), hi_ = ehd_sxtb16_ror8(w);                       \
+        uint64_t x_ = pair(col);                                                           \
+        a0 = ehd_smlad(hi_, (int32_t)(x_ >> 32), ehd_smlad(lo_, (int32_t)x_, a0));         \
+        x_ = pair((col) + 2);                                                              \
+        a1 = ehd_smlad(hi_, (int32_t)(x_ >> 32), ehd_smlad(lo_, (int32_t)x_, a1));         \
+        x_ = pair((col) + 4);                                                              \
+        a2 = ehd_smlad(hi_, (int32_t)(x_ >> 32), ehd_smlad(lo_, (int32_t)x_, a2));         \
+        x_ = pair((col) + 6);                                                              \
+        a3 = ehd_smlad(hi_, (int32_t)(x_ >> 32), ehd_smlad(lo_, (int32_t)x_, a3));         \
+    } while (0)
+
+/*
+ * One channel's outputs of the block's pixels (0..3), requantized and
+ * clamped, to o[0], o[stride] ... `pixels` and `full` are constants where
+ * the common case (a full block, activation range all of int8) is inlined.
+ */
+EHD_DSP_INLINE void store(const ehd_dsp_gemm *g, int32_t c, int32_t pixels, int full, int8_t *o,
+                          int32_t stride, int32_t a0, int32_t a1, int32_t a2, int32_t a3)
+{
+    const int32_t m = g->multiplier[c], s = g->shift[c];
+    const int32_t m4[4] = {m, m, m, m}, s4[4] = {s, s, s, s};
+    int32_t a[4] = {a0, a1, a2, a3};
+    ehd_dsp_requantize4(a, m4, s4, g->output_offset);
+    if (!full) {
+        const uint32_t r = (uint32_t)ehd_dsp_pack_clamp(a, g->act_min, g->act_max);
+        a[0] = (int8_t)r, a[1] = (int8_t)(r >> 8), a[2] = (int8_t)(r >> 16), a[3] = (int8_t)(r >> 24);
+    }
+    switch (pixels) {
+    case 4:
+        o[3 * stride] = (int8_t)a[3];
+        /* fall through */
+    case 3:
+        o[2 * stride] = (int8_t)a[2];
+        /* fall through */
+    case 2:
+        o[stride] = (int8_t)a[1];
+        /* fall through */
+    default:
+        o[0] = (int8_t)a[0];
+    }
+}
+
+EHD_DSP_INLINE void mat_mult(const ehd_dsp_gemm *g, const int32_t *block, int32_t pixels, int full,
+                             int8_t *out)
+{
+    const int32_t k = g->k, out_c = g->out_c;
+    const int32_t *const block_end = block + ehd_dsp_block_words(k);
+    const int32_t *bias = g->bias;
+    const int8_t *w = g->weights;
+    int32_t c;
+
+    /* Every row but the last: a partial last group may read into the next row. */
+    for (c = 0; c + 1 < out_c; c++) {
+        const int32_t b = bias != 0 ? bias[c] : 0;
+        int32_t a0 = b, a1 = b, a2 = b, a3 = b;
+        const int32_t *col = block;
+        const int8_t *row = w;
+        for (; col < block_end; col += 2 * EHD_DSP_BLOCK_COLUMNS, row += 4) {
+            const int32_t wv = ehd_read_s8x4(row);
+            GROUP(wv, col);
+        }
+        w += k;
+        store(g, c, pixels, full, out + c, out_c, a0, a1, a2, a3);
+    }
+    /* The last row: its partial group without reading past the array. */
+    const int32_t b = bias != 0 ? bias[c] : 0;
+    int32_t a0 = b, a1 = b, a2 = b, a3 = b, n;
+    const int32_t *col = block;
+    for (n = k >> 2; n > 0; n--, col += 2 * EHD_DSP_BLOCK_COLUMNS, w += 4) {
+        const int32_t wv = ehd_read_s8x4(w);
+        GROUP(wv, col);
+    }
+    if ((k & 3) != 0) {
+        const int32_t wv = last_group(w + (k & 3), k);
+        GROUP(wv, col);
+    }
+    store(g, c, pixels, full, out + c, out_c, a0, a1, a2, a3);
+}
+
+void ehd_dsp_mat_mult_s8_s16(const ehd_dsp_gemm *g, const int32_t *block, int32_t pixels, int8_t *out)
+{
+    if (pixels == EHD_DSP_BLOCK_COLUMNS && ehd_dsp_full_range(g->act_min, g->act_max)) {
+        mat_mult(g, block, EHD_DSP_BLOCK_COLUMNS, 1, out);
+    } else {
+        mat_mult(g, block, pixels, 0, out);
+    }
+}
