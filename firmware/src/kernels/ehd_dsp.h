@@ -295,4 +295,27 @@ EHD_DSP_INLINE int8_t ehd_dsp_requantize_1ch(int32_t acc, int32_t multiplier, in
     return (int8_t)ehd_clamp(r, act_min, act_max);
 }
 
+#if EHD_DSP_MVE
+/*
+ * MVE requantization of four int32 lanes, each with its own multiplier and
+ * shift, plus the output offset, clamped to [act_min, act_max]: lane-wise the
+ * same arithmetic as ehd_requantize. VQRDMULH is gemmlowp's doubling high
+ * multiply (ties toward +inf; it saturates only for INT32_MIN * INT32_MIN, and
+ * multipliers are >= 0). VRSHL by a negative amount rounds ties toward +inf,
+ * so negative values first lose 1 (a saturating add): ties then go away from
+ * zero, as RoundingDivideByPOT's. The offset is added saturating, so a value
+ * far outside int8 clamps instead of wrapping.
+ */
+EHD_DSP_INLINE int32x4_t ehd_mve_requantize(int32x4_t acc, int32x4_t multiplier, int32x4_t shift,
+                                            int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t left = vmaxq_s32(shift, zero), right = vminq_s32(shift, zero);
+    int32x4_t h = vqrdmulhq_s32(vshlq_s32(acc, left), multiplier);
+    h = vqaddq_s32(h, vshrq_n_s32(vandq_s32(h, right), 31)); /* -1 where h < 0 and right < 0 */
+    h = vqaddq_n_s32(vrshlq_s32(h, right), output_offset);
+    return vminq_s32(vmaxq_s32(h, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
+}
+#endif
+
 #endif /* EHD_DSP_H */

@@ -2,6 +2,7 @@
  * What the dsp convolutions share (private to firmware/src/kernels): the
  * column block they fill and the GEMM that turns it into output pixels.
  *
+ * ACLE (Cortex-M4/M7, and the host's plain-C forms):
  * A column is the k = kh * kw * in_c input values one output pixel reads, in
  * filter order, each plus input_offset (so padding is 0). A block holds four
  * columns (four consecutive output pixels) as int16 pairs, interleaved group
@@ -10,11 +11,17 @@
  *   word 8g + 2s + 1 = (k 4g + 1, k 4g + 3) of column s
  * the order SXTB16 / SXTB16 ROR #8 give four int8 weights, so weights need no
  * reordering. k is padded with zeros to a multiple of 4.
+ *
+ * MVE (Cortex-M55): four int8 columns of raw input values (padding as the zero
+ * point), anywhere in memory: the GEMM takes 16 k per VMLADAV and adds
+ * input_offset * (sum of the weights), which it sums along (VADDVA).
  */
 #ifndef EHD_CONV_DSP_H
 #define EHD_CONV_DSP_H
 
 #include "ehd/ehd_kernels.h"
+
+#include "../ehd_dsp.h"
 
 #define EHD_DSP_BLOCK_COLUMNS 4
 
@@ -35,6 +42,7 @@ typedef struct {
     const int32_t *shift;
     int32_t out_c;
     int32_t k;
+    int32_t input_offset; /* MVE only: ACLE columns hold it already */
     int32_t output_offset;
     int32_t act_min, act_max;
 } ehd_dsp_gemm;
@@ -43,7 +51,7 @@ static inline ehd_dsp_gemm ehd_dsp_gemm_of(const ehd_conv_params *conv, const eh
                                            int32_t out_c, int32_t k)
 {
     const ehd_dsp_gemm g = {conv->weights, conv->bias, conv->multiplier, conv->shift, out_c, k,
-                            offsets->output_offset, conv->act_min, conv->act_max};
+                            offsets->input_offset, offsets->output_offset, conv->act_min, conv->act_max};
     return g;
 }
 
@@ -71,5 +79,24 @@ static inline int32_t ehd_dsp_block_push(const ehd_dsp_gemm *g, const int32_t *b
     }
     return slot + 1;
 }
+
+#if EHD_DSP_MVE
+/*
+ * MVE: the output pixels of the first `pixels` (1 to 4) of the int8 columns
+ * cols[0..3], each k long, to out + s * out_c.
+ */
+void ehd_mve_mat_mult_s8(const ehd_dsp_gemm *g, const int8_t *const cols[4], int32_t pixels, int8_t *out);
+
+/* ehd_dsp_block_push for MVE columns (cols[slot] set by the caller). */
+static inline int32_t ehd_mve_block_push(const ehd_dsp_gemm *g, const int8_t *cols[4], int32_t slot,
+                                         int8_t *out, int last)
+{
+    if (slot + 1 == EHD_DSP_BLOCK_COLUMNS || last) {
+        ehd_mve_mat_mult_s8(g, cols, slot + 1, out - slot * g->out_c);
+        return 0;
+    }
+    return slot + 1;
+}
+#endif
 
 #endif /* EHD_CONV_DSP_H */

@@ -1,8 +1,8 @@
 /*
  * CONV_2D with a 1x1 filter, no padding, any stride, each window inside the
- * input (EHD_ERR_UNSUPPORTED otherwise): each output pixel's
- * column is one input pixel's channels, widened straight into the GEMM's
- * block; nothing is gathered.
+ * input (EHD_ERR_UNSUPPORTED otherwise): each output pixel's column is one
+ * input pixel's channels, nothing is gathered. ACLE widens it straight into
+ * the GEMM's block; MVE's GEMM reads the input pixels themselves.
  */
 #include "ehd/ehd_kernels.h"
 
@@ -33,11 +33,15 @@ ehd_status ehd_convolve_1x1_s8_dsp(const ehd_context *ctx, const ehd_conv_params
     }
     const int32_t in_c = input_dims->c, out_c = output_dims->c;
     const ehd_dsp_gemm gemm = ehd_dsp_gemm_of(conv, offsets, out_c, in_c);
-    int32_t *block = (int32_t *)ctx->buf;
-    int32_t slot = 0; /* the block's next free column */
     const int64_t pixels = (int64_t)output_dims->n * output_dims->h * output_dims->w;
+    int32_t slot = 0; /* the block's next free column */
     int64_t p = 0;
     int32_t b, oy, ox;
+#if EHD_DSP_MVE
+    const int8_t *cols[EHD_DSP_BLOCK_COLUMNS] = {input, input, input, input}; /* the pixels themselves */
+#else
+    int32_t *block = (int32_t *)ctx->buf;
+#endif
 
     for (b = 0; b < output_dims->n; b++) {
         for (oy = 0; oy < output_dims->h; oy++) {
@@ -46,8 +50,13 @@ ehd_status ehd_convolve_1x1_s8_dsp(const ehd_context *ctx, const ehd_conv_params
                 const int32_t x = ox * conv->stride_w;
                 const int8_t *px =
                     input + (((int64_t)b * input_dims->h + y) * input_dims->w + x) * in_c;
+#if EHD_DSP_MVE
+                cols[slot] = px;
+                slot = ehd_mve_block_push(&gemm, cols, slot, output, ++p == pixels);
+#else
                 ehd_dsp_column_s16(px, in_c, offsets->input_offset, block, slot);
                 slot = ehd_dsp_block_push(&gemm, block, slot, output, ++p == pixels);
+#endif
             }
         }
     }

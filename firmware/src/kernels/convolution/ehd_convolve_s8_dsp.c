@@ -8,7 +8,6 @@
  */
 #include "ehd/ehd_kernels.h"
 
-#include "../ehd_dsp.h"
 #include "ehd_conv_checks.h"
 #include "ehd_conv_dsp.h"
 
@@ -23,8 +22,10 @@ int32_t ehd_convolve_s8_dsp_get_buffer_size(const ehd_conv_params *conv, const e
         return 0;
     }
     const int32_t k = column_length(conv, input_dims);
-    /* the block, then the staging row rounded up to whole words */
-    return (int32_t)sizeof(int32_t) * (ehd_dsp_block_words(k) + (k + 3) / 4);
+    /* ACLE: the int16 block, then the staging row in whole words; MVE: four int8 columns */
+    const int32_t acle = (int32_t)sizeof(int32_t) * (ehd_dsp_block_words(k) + (k + 3) / 4);
+    const int32_t mve = EHD_DSP_BLOCK_COLUMNS * ((k + 15) & ~15);
+    return EHD_MAX(acle, mve);
 }
 
 static void copy_s8(int8_t *dst, const int8_t *src, int32_t n)
@@ -106,25 +107,37 @@ ehd_status ehd_convolve_s8_dsp(const ehd_context *ctx, const ehd_conv_params *co
     }
     const int32_t k = column_length(conv, input_dims), out_c = output_dims->c;
     const ehd_dsp_gemm gemm = ehd_dsp_gemm_of(conv, offsets, out_c, k);
-    int32_t *block = (int32_t *)ctx->buf;
-    int8_t *staging = (int8_t *)(block + ehd_dsp_block_words(k));
     const int8_t pad = (int8_t)-offsets->input_offset;
     const int64_t in_batch_size = (int64_t)input_dims->h * input_dims->w * input_dims->c;
+    const int64_t pixels = (int64_t)output_dims->n * output_dims->h * output_dims->w;
+    int32_t slot = 0; /* the block's next free column */
+    int64_t p = 0;
+    int32_t b, oy, ox;
+#if EHD_DSP_MVE
+    int8_t *columns = (int8_t *)ctx->buf;
+    const int32_t stride = (k + 15) & ~15;
+    const int8_t *cols[EHD_DSP_BLOCK_COLUMNS] = {columns, columns, columns, columns};
+#else
+    int32_t *block = (int32_t *)ctx->buf;
+    int8_t *staging = (int8_t *)(block + ehd_dsp_block_words(k));
     const int32_t k4 = (k + 3) & ~3;
     /* The staging row's padding to whole groups holds the zero point (it adds 0) for good. */
     fill_s8(staging + k, pad, k4 - k);
-    int32_t slot = 0; /* the block's next free column */
-    const int64_t pixels = (int64_t)output_dims->n * output_dims->h * output_dims->w;
-    int64_t p = 0;
-    int32_t b, oy, ox;
+#endif
 
     for (b = 0; b < output_dims->n; b++) {
         const int8_t *in_batch = input + b * in_batch_size;
         for (oy = 0; oy < output_dims->h; oy++) {
             for (ox = 0; ox < output_dims->w; ox++, output += out_c) {
+#if EHD_DSP_MVE
+                cols[slot] = columns + slot * stride;
+                gather(conv, input_dims, in_batch, oy, ox, pad, columns + slot * stride);
+                slot = ehd_mve_block_push(&gemm, cols, slot, output, ++p == pixels);
+#else
                 gather(conv, input_dims, in_batch, oy, ox, pad, staging);
                 ehd_dsp_column_s16(staging, k4, offsets->input_offset, block, slot);
                 slot = ehd_dsp_block_push(&gemm, block, slot, output, ++p == pixels);
+#endif
             }
         }
     }

@@ -6,13 +6,15 @@
  * window lies inside the input costs per tap one load, two SXTB16 and four
  * SMLAxy. Border pixels sum the part of the window inside the input, offset
  * added tap by tap; the last C % 4 channels go one by one
- * (ehd_depthwise_dsp.h).
+ * (ehd_depthwise_dsp.h). MVE: every pixel as the generic kernel's, four int32
+ * lanes per step.
  */
 #include "ehd/ehd_kernels.h"
 
 #include "ehd_conv_checks.h"
 #include "ehd_depthwise_dsp.h"
 
+#if !EHD_DSP_MVE
 /* One tap: input word x (four channels) against widened weights lo (channels 0, 2), hi (1, 3). */
 #define TAP(x, lo, hi)                                                     \
     do {                                                                   \
@@ -69,6 +71,8 @@ EHD_DSP_INLINE ehd_dsp_acc4 interior(const group_weights *g, const int8_t *x, in
     return a;
 }
 
+#endif /* !EHD_DSP_MVE */
+
 ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_offsets *offsets,
                                          const ehd_dims *input_dims, const int8_t *input,
                                          const ehd_dims *output_dims, int8_t *output)
@@ -84,8 +88,22 @@ ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_
     }
     const int32_t ch = input_dims->c, row = input_dims->w * ch;
     const int64_t in_batch_size = (int64_t)input_dims->h * row;
-    group_weights g = {{0}, {0}, {0, 0, 0, 0}};
     int32_t b, oy, ox, c;
+#if EHD_DSP_MVE
+    /* MVE: every pixel on its clipped window, four channels per vector step. */
+    for (b = 0; b < output_dims->n; b++) {
+        const int8_t *in_batch = input + b * in_batch_size;
+        for (oy = 0; oy < output_dims->h; oy++) {
+            for (ox = 0; ox < output_dims->w; ox++, output += ch) {
+                const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
+                ehd_mve_depthwise_pixel(&win, conv, ch, offsets, output);
+            }
+        }
+    }
+    (void)c;
+    return EHD_OK;
+#else
+    group_weights g = {{0}, {0}, {0, 0, 0, 0}};
 
     for (c = 0; c < ch; c += 4) {
         const int whole = c + 4 <= ch; /* else the last C % 4 channels, one by one */
@@ -120,4 +138,5 @@ ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_
         }
     }
     return EHD_OK;
+#endif
 }

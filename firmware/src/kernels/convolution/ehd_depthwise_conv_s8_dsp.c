@@ -2,7 +2,7 @@
  * DEPTHWISE_CONV_2D, int8, per-channel weights, depth multiplier 1, any
  * kernel size, stride, dilation and padding: each output pixel's window is
  * clipped to the input once, then summed four channels per step
- * (ehd_depthwise_dsp.h).
+ * (ehd_depthwise_dsp.h; MVE: four int32 lanes per step).
  */
 #include "ehd/ehd_kernels.h"
 
@@ -30,6 +30,11 @@ ehd_status ehd_depthwise_conv_s8_dsp(const ehd_conv_params *conv, const ehd_offs
         for (oy = 0; oy < output_dims->h; oy++) {
             for (ox = 0; ox < output_dims->w; ox++, output += ch) {
                 const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
+#if EHD_DSP_MVE
+                ehd_mve_depthwise_pixel(&win, conv, ch, offsets, output);
+                (void)c;
+                continue;
+#endif
                 for (c = 0; c + 4 <= ch; c += 4) {
                     const ehd_dsp_acc4 a = ehd_dsp_depthwise_4ch(&win, c, conv, ch, offsets->input_offset);
                     ehd_write_s8x4(output + c, ehd_dsp_depthwise_requantize(conv, offsets, c, a));

@@ -6,7 +6,8 @@
  * Depth multiplier 1. Channels are adjacent in memory, so one word holds the
  * same tap of four channels, for the input and for the weights alike: SXTB16
  * splits each into lanes (0, 2) and (1, 3), and SMLABB / SMLATT accumulate
- * every channel on its own.
+ * every channel on its own. MVE: four channels in int32 lanes (VLDRB widens),
+ * the last ones tail-predicated.
  */
 #ifndef EHD_DEPTHWISE_DSP_H
 #define EHD_DEPTHWISE_DSP_H
@@ -119,5 +120,30 @@ EHD_DSP_INLINE int32_t ehd_dsp_depthwise_requantize(const ehd_conv_params *conv,
     ehd_dsp_requantize4(a, conv->multiplier + c, conv->shift + c, offsets->output_offset);
     return ehd_dsp_pack_clamp(a, conv->act_min, conv->act_max);
 }
+
+#if EHD_DSP_MVE
+/* Every channel of one output pixel, four int32 lanes at a time. */
+EHD_DSP_INLINE void ehd_mve_depthwise_pixel(const ehd_dsp_window *win, const ehd_conv_params *conv,
+                                            int32_t channels, const ehd_offsets *offsets, int8_t *out)
+{
+    int32_t c, r, t;
+    for (c = 0; c < channels; c += 4) {
+        const mve_pred16_t p = vctp32q((uint32_t)(channels - c));
+        int32x4_t acc = conv->bias != 0 ? vldrwq_z_s32(conv->bias + c, p) : vdupq_n_s32(0);
+        const int8_t *in_row = win->input + c;
+        const int8_t *w_row = conv->weights + (int64_t)win->tap * channels + c;
+        for (r = 0; r < win->rows; r++, in_row += win->input_row_step, w_row += conv->filter.w * channels) {
+            const int8_t *x = in_row, *w = w_row;
+            for (t = 0; t < win->cols; t++, x += win->input_step, w += channels) {
+                const int32x4_t xv = vaddq_n_s32(vldrbq_z_s32(x, p), offsets->input_offset);
+                acc = vaddq_s32(acc, vmulq_s32(xv, vldrbq_z_s32(w, p)));
+            }
+        }
+        acc = ehd_mve_requantize(acc, vldrwq_z_s32(conv->multiplier + c, p), vldrwq_z_s32(conv->shift + c, p),
+                                 offsets->output_offset, conv->act_min, conv->act_max);
+        vstrbq_p_s32(out + c, acc, p);
+    }
+}
+#endif
 
 #endif /* EHD_DEPTHWISE_DSP_H */

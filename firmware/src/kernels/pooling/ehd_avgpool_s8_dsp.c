@@ -1,7 +1,7 @@
 /*
  * AVERAGE_POOL_2D, int8: four channels per word, summed in two int16x2
- * accumulators with SXTAB16 (a window of at most 256 int8 values cannot leave
- * int16), then TFLM's rounding division per channel.
+ * accumulators with SXTAB16 (MVE: eight int16 lanes; a window of at most 256
+ * int8 values cannot leave int16), then TFLM's rounding division per channel.
  */
 #include "ehd/ehd_kernels.h"
 
@@ -37,6 +37,25 @@ ehd_status ehd_avgpool_s8_dsp(const ehd_pool_params *pool, const ehd_dims *input
                     return EHD_ERR_SHAPE; /* a window entirely in the padding */
                 }
                 const int32_t count = (y_end - y_start) * (x_end - x_start);
+#if EHD_DSP_MVE
+                for (c = 0; c < ch; c += 8) {
+                    const mve_pred16_t p = vctp16q((uint32_t)(ch - c));
+                    int16x8_t sum = vdupq_n_s16(0);
+                    int16_t sums[8];
+                    int32_t i;
+                    for (y = y_start; y < y_end; y++) {
+                        const int8_t *px = in_batch + ((int64_t)y * in_w + x_start) * ch + c;
+                        for (x = x_start; x < x_end; x++, px += ch) {
+                            sum = vaddq_s16(sum, vldrbq_z_s16(px, p));
+                        }
+                    }
+                    vst1q_s16(sums, sum);
+                    for (i = 0; i < 8 && c + i < ch; i++) {
+                        output[c + i] = (int8_t)average(sums[i], count, pool);
+                    }
+                }
+                continue;
+#endif
                 for (c = 0; c + 4 <= ch; c += 4) {
                     int32_t sum02 = 0, sum13 = 0; /* int16 lanes: channels (c, c+2), (c+1, c+3) */
                     for (y = y_start; y < y_end; y++) {

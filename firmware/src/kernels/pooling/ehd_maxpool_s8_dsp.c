@@ -1,4 +1,4 @@
-/* MAX_POOL_2D, int8: four channels per word, lane-wise max with SSUB8 + SEL. */
+/* MAX_POOL_2D, int8: four channels per word, lane-wise max with SSUB8 + SEL (MVE: 16 per VMAX). */
 #include "ehd/ehd_kernels.h"
 
 #include "../ehd_dsp.h"
@@ -23,6 +23,22 @@ ehd_status ehd_maxpool_s8_dsp(const ehd_pool_params *pool, const ehd_dims *input
                 if (y_start >= y_end || x_start >= x_end) {
                     return EHD_ERR_SHAPE; /* a window entirely in the padding */
                 }
+#if EHD_DSP_MVE
+                for (c = 0; c < ch; c += 16) {
+                    const mve_pred16_t p = vctp8q((uint32_t)(ch - c));
+                    int8x16_t max = vdupq_n_s8(INT8_MIN);
+                    for (y = y_start; y < y_end; y++) {
+                        const int8_t *px = in_batch + ((int64_t)y * in_w + x_start) * ch + c;
+                        for (x = x_start; x < x_end; x++, px += ch) {
+                            max = vmaxq_s8(max, vldrbq_z_s8(px, p));
+                        }
+                    }
+                    max = vminq_s8(vmaxq_s8(max, vdupq_n_s8((int8_t)pool->act_min)), vdupq_n_s8((int8_t)pool->act_max));
+                    vstrbq_p_s8(output + c, max, p);
+                }
+                (void)lo4, (void)hi4;
+                continue;
+#endif
                 for (c = 0; c + 4 <= ch; c += 4) {
                     int32_t max = ehd_dup_s8x4(INT8_MIN);
                     for (y = y_start; y < y_end; y++) {
