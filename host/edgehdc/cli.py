@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import track
 
 from edgehdc import verify
+from edgehdc.device.emulator import BACKENDS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--epochs", type=int, default=None, help="training epochs")
     demo.add_argument("--hdc-dim", type=int, default=None, help="hypervector bits D (multiple of 32)")
     demo.add_argument("--samples", type=int, default=None, help="test images sent to the device (default: all)")
+    demo.add_argument("--backend", choices=BACKENDS, default="portable",
+                      help="firmware kernel backend (default portable)")
     demo.set_defaults(handler=_demo)
     verify.register(sub)
     args = parser.parse_args(argv)
@@ -31,7 +34,7 @@ def _demo(args) -> int:
     from edgehdc.report import print_report
 
     console = Console()
-    cfg = DemoConfig(out_dir=args.out, device_samples=args.samples)
+    cfg = DemoConfig(out_dir=args.out, device_samples=args.samples, backend=args.backend)
     if args.epochs is not None:
         cfg.epochs = args.epochs
     if args.hdc_dim is not None:

@@ -6,6 +6,10 @@ folder) plus the generated model directory, EDGEHDC_MODEL_DIR (default
 headers come from EDGEHDC_CMSIS_CORE (default
 <project>/../shared/third_party/CMSIS_6/CMSIS/Core/Include).
 
+Kernel backend: EDGEHDC_BACKEND, else the environment's `custom_backend`
+option, else portable; it becomes EHD_KERNEL_BACKEND (the kernels) and
+EHD_BACKEND_ID (what INFO reports), both EHD_BACKEND_<NAME>.
+
 Upload environment: EDGEHDC_QEMU_PORT (required, the loopback TCP port the
 board's UART0 listens on; QEMU waits for the host to connect) and
 EDGEHDC_QEMU_ICOUNT_SHIFT (default 6).
@@ -51,6 +55,17 @@ def cmsis_core_dir():
     return path
 
 
+BACKENDS = ("portable", "dsp")
+
+
+def kernel_backend():
+    name = os.environ.get("EDGEHDC_BACKEND") or env.GetProjectOption("custom_backend", "portable")
+    if name not in BACKENDS:
+        fail("unknown kernel backend %r (EDGEHDC_BACKEND or custom_backend): choose one of %s"
+             % (name, ", ".join(BACKENDS)))
+    return "EHD_BACKEND_%s" % name.upper()
+
+
 cpu_flags = [
     "-mcpu=%s" % board.get("build.cpu"),
     "-mthumb",
@@ -79,6 +94,7 @@ env.Append(
     LINKFLAGS=cpu_flags + ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"],
     LIBS=["c_nano", "m", "gcc"],
     CPPPATH=[join(firmware_dir, "include"), board_dir, cmsis_core_dir()],
+    CPPDEFINES=[("EHD_KERNEL_BACKEND", kernel_backend()), ("EHD_BACKEND_ID", kernel_backend())],
 )
 
 if not any(t in ("clean", "size", "envdump", "idedata") for t in COMMAND_LINE_TARGETS):
