@@ -242,15 +242,8 @@ EHD_DSP_INLINE int32_t ehd_dsp_requantize_right(int32_t acc, int32_t multiplier,
     return ehd_ssat8_half(ehd_qadd((h + (h >> 31)) >> (-shift - 1), offset2p1));
 }
 
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static int32_t ehd_dsp_requantize_any(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset)
-{
-    /* In 64 bits: a scaled value near INT32_MAX plus the offset must clamp, not wrap. */
-    const int64_t out = (int64_t)ehd_requantize(acc, multiplier, shift) + output_offset;
-    return out < INT8_MIN ? INT8_MIN : (out > INT8_MAX ? INT8_MAX : (int32_t)out);
-}
+/* Out of line (ehd_dsp.c): the rare path, kept out of the hot loops. */
+int32_t ehd_dsp_requantize_any(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset);
 
 /* a[i] requantized in place with multiplier m[i] and shift s[i], into [-128, 127]. */
 EHD_DSP_INLINE void ehd_dsp_requantize4(int32_t a[4], const int32_t m[4], const int32_t s[4],

@@ -4,9 +4,9 @@
  * taps of weights are widened into int16 pairs once, and the input offset is
  * folded into the bias (bias + offset * sum of the weights), so a pixel whose
  * window lies inside the input costs per tap one load, two SXTB16 and four
- * SMLAxy. Border pixels sum the part of the window inside the input, offset
- * added tap by tap; the last C % 4 channels go one by one
- * (ehd_depthwise_dsp.h). MVE: every pixel as the generic kernel's, four int32
+ * SMLAxy. A border pixel's window is first copied with the zero point in the
+ * taps outside the input (they then add nothing); the last C % 4 channels go
+ * one by one (ehd_depthwise_dsp.h). MVE: every pixel as the generic kernel's, four int32
  * lanes per step.
  */
 #include "ehd/ehd_kernels.h"
@@ -29,12 +29,14 @@
 typedef struct {
     int32_t lo[9], hi[9]; /* tap t: channels (c, c+2) and (c+1, c+3) as int16 pairs */
     ehd_dsp_acc4 folded;  /* bias + input_offset * sum of the nine weights, wrapping like int32 */
+    int32_t pad;          /* the input zero point in four lanes: a tap outside the input */
 } group_weights;
 
 static void widen_group(const ehd_conv_params *conv, int32_t input_offset, int32_t ch, int32_t c,
                         group_weights *g)
 {
     int32_t sum02 = 0, sum13 = 0, t;
+    g->pad = ehd_dup_s8x4(-input_offset);
     for (t = 0; t < 9; t++) {
         const int32_t w = ehd_read_s8x4(conv->weights + t * ch + c);
         g->lo[t] = ehd_sxtb16(w);
@@ -54,7 +56,7 @@ static void widen_group(const ehd_conv_params *conv, int32_t input_offset, int32
 }
 
 /* A window inside the input, top-left tap at x (its first channel of the group). */
-EHD_DSP_INLINE ehd_dsp_acc4 interior(const group_weights *g, const int8_t *x, int32_t ch, int32_t row)
+static ehd_dsp_acc4 interior(const group_weights *g, const int8_t *x, int32_t ch, int32_t row)
 {
     ehd_dsp_acc4 a = g->folded;
     const int8_t *x1 = x + ch, *x2 = x1 + ch; /* the window's three columns */
@@ -71,6 +73,25 @@ EHD_DSP_INLINE ehd_dsp_acc4 interior(const group_weights *g, const int8_t *x, in
     return a;
 }
 
+/*
+ * A border pixel's window, four channels from c, as a 3x3 block of words: a
+ * tap outside the input holds the zero point, which adds nothing, so the
+ * folded bias and interior() apply unchanged (block row stride 12 bytes).
+ */
+EHD_DSP_INLINE void border_window(const int8_t *in_batch, const ehd_dims *in, int32_t y0, int32_t x0,
+                                  int32_t c, int32_t pad, int32_t window[9])
+{
+    int32_t ky, kx;
+    for (ky = 0; ky < 3; ky++) {
+        const int32_t y = y0 + ky;
+        for (kx = 0; kx < 3; kx++) {
+            const int32_t x = x0 + kx;
+            const int inside = y >= 0 && y < in->h && x >= 0 && x < in->w;
+            window[ky * 3 + kx] =
+                inside ? ehd_read_s8x4(in_batch + ((int64_t)y * in->w + x) * in->c + c) : pad;
+        }
+    }
+}
 #endif /* !EHD_DSP_MVE */
 
 ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_offsets *offsets,
@@ -96,23 +117,23 @@ ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_
         for (oy = 0; oy < output_dims->h; oy++) {
             for (ox = 0; ox < output_dims->w; ox++, output += ch) {
                 const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
-                ehd_mve_depthwise_pixel(&win, conv, ch, offsets, output);
+                ehd_dsp_depthwise_window_sum(&win, 0, ch, conv, offsets, output);
             }
         }
     }
-    (void)c;
+    (void)c, (void)row;
     return EHD_OK;
 #else
-    group_weights g = {{0}, {0}, {0, 0, 0, 0}};
+    group_weights g = {{0}, {0}, {0, 0, 0, 0}, 0};
 
     for (c = 0; c < ch; c += 4) {
-        const int whole = c + 4 <= ch; /* else the last C % 4 channels, one by one */
+        const int whole = c + 4 <= ch; /* else the last C % 4 channels */
         if (whole) {
             widen_group(conv, offsets->input_offset, ch, c, &g);
         }
-        int8_t *out = output + c;
         for (b = 0; b < output_dims->n; b++) {
             const int8_t *in_batch = input + b * in_batch_size;
+            int8_t *out = output + (int64_t)b * output_dims->h * output_dims->w * ch;
             for (oy = 0; oy < output_dims->h; oy++) {
                 const int32_t y0 = oy * conv->stride_h - conv->pad_h;
                 const int rows_inside = y0 >= 0 && y0 + 3 <= input_dims->h;
@@ -120,18 +141,16 @@ ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_
                     const int32_t x0 = ox * conv->stride_w - conv->pad_w;
                     if (whole && rows_inside && x0 >= 0 && x0 + 3 <= input_dims->w) {
                         const int8_t *x = in_batch + (int64_t)y0 * row + (int64_t)x0 * ch + c;
-                        ehd_write_s8x4(out, ehd_dsp_depthwise_requantize(conv, offsets, c, interior(&g, x, ch, row)));
-                        continue;
-                    }
-                    const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
-                    if (whole) {
-                        const ehd_dsp_acc4 a = ehd_dsp_depthwise_4ch(&win, c, conv, ch, offsets->input_offset);
-                        ehd_write_s8x4(out, ehd_dsp_depthwise_requantize(conv, offsets, c, a));
+                        ehd_write_s8x4(out + c, ehd_dsp_depthwise_requantize(conv, offsets, c,
+                                                                             interior(&g, x, ch, row)));
+                    } else if (whole) {
+                        int32_t window[9];
+                        border_window(in_batch, input_dims, y0, x0, c, g.pad, window);
+                        ehd_write_s8x4(out + c, ehd_dsp_depthwise_requantize(
+                                                    conv, offsets, c, interior(&g, (const int8_t *)window, 4, 12)));
                     } else {
-                        int32_t i;
-                        for (i = c; i < ch; i++) {
-                            out[i - c] = ehd_dsp_depthwise_1ch(&win, i, conv, ch, offsets);
-                        }
+                        const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
+                        ehd_dsp_depthwise_window_sum(&win, c, ch, conv, offsets, out);
                     }
                 }
             }

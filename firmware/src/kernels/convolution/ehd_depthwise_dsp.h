@@ -64,53 +64,13 @@ static inline ehd_dsp_window ehd_dsp_depthwise_window(const ehd_conv_params *con
     return win;
 }
 
-/* Channels [c, c + 4) of a window: bias + sum of (input + input_offset) * weight over its taps. */
-EHD_DSP_INLINE ehd_dsp_acc4 ehd_dsp_depthwise_4ch(const ehd_dsp_window *win, int32_t c,
-                                                 const ehd_conv_params *conv, int32_t channels,
-                                                 int32_t input_offset)
-{
-    const int32_t offset2 = (int32_t)(((uint32_t)input_offset & 0xFFFFu) * 0x10001u);
-    ehd_dsp_acc4 a = {0, 0, 0, 0};
-    const int8_t *in_row = win->input + c;
-    const int8_t *w_row = conv->weights + (int64_t)win->tap * channels + c;
-    int32_t r, t;
-    if (conv->bias != 0) {
-        a.a0 = conv->bias[c], a.a1 = conv->bias[c + 1], a.a2 = conv->bias[c + 2], a.a3 = conv->bias[c + 3];
-    }
-    for (r = 0; r < win->rows; r++, in_row += win->input_row_step, w_row += conv->filter.w * channels) {
-        const int8_t *x = in_row, *w = w_row;
-        for (t = 0; t < win->cols; t++, x += win->input_step, w += channels) {
-            const int32_t xv = ehd_read_s8x4(x), wv = ehd_read_s8x4(w);
-            const int32_t x02 = ehd_sadd16(ehd_sxtb16(xv), offset2);
-            const int32_t x13 = ehd_sadd16(ehd_sxtb16_ror8(xv), offset2);
-            const int32_t w02 = ehd_sxtb16(wv), w13 = ehd_sxtb16_ror8(wv);
-            a.a0 = ehd_smlabb(x02, w02, a.a0);
-            a.a2 = ehd_smlatt(x02, w02, a.a2);
-            a.a1 = ehd_smlabb(x13, w13, a.a1);
-            a.a3 = ehd_smlatt(x13, w13, a.a3);
-        }
-    }
-    return a;
-}
-
-/* Output channel c of a window, requantized and clamped. */
-static inline int8_t ehd_dsp_depthwise_1ch(const ehd_dsp_window *win, int32_t c,
-                                           const ehd_conv_params *conv, int32_t channels,
-                                           const ehd_offsets *offsets)
-{
-    int32_t acc = conv->bias != 0 ? conv->bias[c] : 0;
-    const int8_t *in_row = win->input + c;
-    const int8_t *w_row = conv->weights + (int64_t)win->tap * channels + c;
-    int32_t r, t;
-    for (r = 0; r < win->rows; r++, in_row += win->input_row_step, w_row += conv->filter.w * channels) {
-        const int8_t *x = in_row, *w = w_row;
-        for (t = 0; t < win->cols; t++, x += win->input_step, w += channels) {
-            acc += ((int32_t)*x + offsets->input_offset) * (int32_t)*w;
-        }
-    }
-    return ehd_dsp_requantize_1ch(acc, conv->multiplier[c], conv->shift[c], offsets->output_offset,
-                                  conv->act_min, conv->act_max);
-}
+/*
+ * Output channels [first, last) of one pixel on its (clipped) window,
+ * requantized and clamped, to out[first..last): four channels per step, the
+ * rest one by one (MVE: four int32 lanes, tail-predicated).
+ */
+void ehd_dsp_depthwise_window_sum(const ehd_dsp_window *win, int32_t first, int32_t last,
+                                  const ehd_conv_params *conv, const ehd_offsets *offsets, int8_t *out);
 
 /* Channels [c, c + 4)'s accumulators requantized into a clamped s8x4. */
 EHD_DSP_INLINE int32_t ehd_dsp_depthwise_requantize(const ehd_conv_params *conv, const ehd_offsets *offsets,
@@ -120,30 +80,5 @@ EHD_DSP_INLINE int32_t ehd_dsp_depthwise_requantize(const ehd_conv_params *conv,
     ehd_dsp_requantize4(a, conv->multiplier + c, conv->shift + c, offsets->output_offset);
     return ehd_dsp_pack_clamp(a, conv->act_min, conv->act_max);
 }
-
-#if EHD_DSP_MVE
-/* Every channel of one output pixel, four int32 lanes at a time. */
-EHD_DSP_INLINE void ehd_mve_depthwise_pixel(const ehd_dsp_window *win, const ehd_conv_params *conv,
-                                            int32_t channels, const ehd_offsets *offsets, int8_t *out)
-{
-    int32_t c, r, t;
-    for (c = 0; c < channels; c += 4) {
-        const mve_pred16_t p = vctp32q((uint32_t)(channels - c));
-        int32x4_t acc = conv->bias != 0 ? vldrwq_z_s32(conv->bias + c, p) : vdupq_n_s32(0);
-        const int8_t *in_row = win->input + c;
-        const int8_t *w_row = conv->weights + (int64_t)win->tap * channels + c;
-        for (r = 0; r < win->rows; r++, in_row += win->input_row_step, w_row += conv->filter.w * channels) {
-            const int8_t *x = in_row, *w = w_row;
-            for (t = 0; t < win->cols; t++, x += win->input_step, w += channels) {
-                const int32x4_t xv = vaddq_n_s32(vldrbq_z_s32(x, p), offsets->input_offset);
-                acc = vaddq_s32(acc, vmulq_s32(xv, vldrbq_z_s32(w, p)));
-            }
-        }
-        acc = ehd_mve_requantize(acc, vldrwq_z_s32(conv->multiplier + c, p), vldrwq_z_s32(conv->shift + c, p),
-                                 offsets->output_offset, conv->act_min, conv->act_max);
-        vstrbq_p_s32(out + c, acc, p);
-    }
-}
-#endif
 
 #endif /* EHD_DEPTHWISE_DSP_H */
