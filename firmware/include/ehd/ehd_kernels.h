@@ -110,7 +110,7 @@ int32_t ehd_convolve_wrapper_s8_get_buffer_size(const ehd_conv_params *conv, con
  * plan them.
  */
 
-/* CONV_2D, any geometry: im2col-lite (two int16 columns) x int8 weights, 2x2 register blocks. */
+/* CONV_2D, any geometry: im2col-lite (four columns) x int8 weights, one channel x four pixels per block. */
 int32_t ehd_convolve_s8_dsp_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims);
 ehd_status ehd_convolve_s8_dsp(const ehd_context *ctx, const ehd_conv_params *conv,
                                const ehd_offsets *offsets, const ehd_dims *input_dims,

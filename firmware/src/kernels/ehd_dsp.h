@@ -20,6 +20,15 @@
 
 #include "ehd/ehd_support.h"
 
+/*
+ * GCC's scheduling before register allocation lengthens live ranges past the
+ * 13 registers these loops need, and they spill: the dsp kernels count
+ * instructions, not pipeline stalls, so they are built without it.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__arm__)
+#pragma GCC optimize("no-schedule-insns")
+#endif
+
 /* The helpers below must inline: each is a few instructions inside a hot loop. */
 #if defined(__GNUC__)
 #define EHD_DSP_INLINE static inline __attribute__((always_inline))

@@ -55,22 +55,33 @@ static void widen_group(const ehd_conv_params *conv, int32_t input_offset, int32
     g->folded.a3 = (int32_t)((uint32_t)bias[3] + (uint32_t)(input_offset * sums[3]));
 }
 
-/* A window inside the input, top-left tap at x (its first channel of the group). */
-static ehd_dsp_acc4 interior(const group_weights *g, const int8_t *x, int32_t ch, int32_t row)
+/*
+ * Channels [c, c + 4) of a window inside the input, top-left tap at x (channel
+ * c), requantized into a clamped s8x4; x walks the window.
+ */
+static int32_t interior(const group_weights *g, const int8_t *x, int32_t ch, int32_t row,
+                        const ehd_conv_params *conv, const ehd_offsets *offsets, int32_t c)
 {
     ehd_dsp_acc4 a = g->folded;
-    const int8_t *x1 = x + ch, *x2 = x1 + ch; /* the window's three columns */
+    const int32_t next_row = row - 2 * ch;
     TAP(ehd_read_s8x4(x), g->lo[0], g->hi[0]);
-    TAP(ehd_read_s8x4(x1), g->lo[1], g->hi[1]);
-    TAP(ehd_read_s8x4(x2), g->lo[2], g->hi[2]);
-    TAP(ehd_read_s8x4(x + row), g->lo[3], g->hi[3]);
-    TAP(ehd_read_s8x4(x1 + row), g->lo[4], g->hi[4]);
-    TAP(ehd_read_s8x4(x2 + row), g->lo[5], g->hi[5]);
-    x += 2 * row, x1 += 2 * row, x2 += 2 * row;
+    x += ch;
+    TAP(ehd_read_s8x4(x), g->lo[1], g->hi[1]);
+    x += ch;
+    TAP(ehd_read_s8x4(x), g->lo[2], g->hi[2]);
+    x += next_row;
+    TAP(ehd_read_s8x4(x), g->lo[3], g->hi[3]);
+    x += ch;
+    TAP(ehd_read_s8x4(x), g->lo[4], g->hi[4]);
+    x += ch;
+    TAP(ehd_read_s8x4(x), g->lo[5], g->hi[5]);
+    x += next_row;
     TAP(ehd_read_s8x4(x), g->lo[6], g->hi[6]);
-    TAP(ehd_read_s8x4(x1), g->lo[7], g->hi[7]);
-    TAP(ehd_read_s8x4(x2), g->lo[8], g->hi[8]);
-    return a;
+    x += ch;
+    TAP(ehd_read_s8x4(x), g->lo[7], g->hi[7]);
+    x += ch;
+    TAP(ehd_read_s8x4(x), g->lo[8], g->hi[8]);
+    return ehd_dsp_depthwise_requantize(conv, offsets, c, a);
 }
 
 /*
@@ -81,15 +92,20 @@ static ehd_dsp_acc4 interior(const group_weights *g, const int8_t *x, int32_t ch
 EHD_DSP_INLINE void border_window(const int8_t *in_batch, const ehd_dims *in, int32_t y0, int32_t x0,
                                   int32_t c, int32_t pad, int32_t window[9])
 {
-    int32_t ky, kx;
-    for (ky = 0; ky < 3; ky++) {
+    const int32_t row = in->w * in->c;
+    int64_t at = (int64_t)y0 * row + (int64_t)x0 * in->c + c; /* tap (0, 0), maybe outside the input */
+    const int inside0 = x0 >= 0 && x0 < in->w, inside1 = x0 + 1 >= 0 && x0 + 1 < in->w;
+    const int inside2 = x0 + 2 >= 0 && x0 + 2 < in->w; /* which of the window's columns lie inside */
+    int32_t ky;
+    for (ky = 0; ky < 3; ky++, at += row) {
         const int32_t y = y0 + ky;
-        for (kx = 0; kx < 3; kx++) {
-            const int32_t x = x0 + kx;
-            const int inside = y >= 0 && y < in->h && x >= 0 && x < in->w;
-            window[ky * 3 + kx] =
-                inside ? ehd_read_s8x4(in_batch + ((int64_t)y * in->w + x) * in->c + c) : pad;
+        if (y < 0 || y >= in->h) {
+            window[3 * ky] = window[3 * ky + 1] = window[3 * ky + 2] = pad;
+            continue;
         }
+        window[3 * ky] = inside0 ? ehd_read_s8x4(in_batch + at) : pad;
+        window[3 * ky + 1] = inside1 ? ehd_read_s8x4(in_batch + at + in->c) : pad;
+        window[3 * ky + 2] = inside2 ? ehd_read_s8x4(in_batch + at + 2 * in->c) : pad;
     }
 }
 #endif /* !EHD_DSP_MVE */
@@ -141,13 +157,11 @@ ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_
                     const int32_t x0 = ox * conv->stride_w - conv->pad_w;
                     if (whole && rows_inside && x0 >= 0 && x0 + 3 <= input_dims->w) {
                         const int8_t *x = in_batch + (int64_t)y0 * row + (int64_t)x0 * ch + c;
-                        ehd_write_s8x4(out + c, ehd_dsp_depthwise_requantize(conv, offsets, c,
-                                                                             interior(&g, x, ch, row)));
+                        ehd_write_s8x4(out + c, interior(&g, x, ch, row, conv, offsets, c));
                     } else if (whole) {
                         int32_t window[9];
                         border_window(in_batch, input_dims, y0, x0, c, g.pad, window);
-                        ehd_write_s8x4(out + c, ehd_dsp_depthwise_requantize(
-                                                    conv, offsets, c, interior(&g, (const int8_t *)window, 4, 12)));
+                        ehd_write_s8x4(out + c, interior(&g, (const int8_t *)window, 4, 12, conv, offsets, c));
                     } else {
                         const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
                         ehd_dsp_depthwise_window_sum(&win, c, ch, conv, offsets, out);

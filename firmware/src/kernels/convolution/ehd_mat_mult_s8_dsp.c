@@ -54,26 +54,26 @@ static int32_t last_group(const int8_t *end, int32_t k)
     return (int32_t)v;
 }
 
-/* Two consecutive words of a column group (one LDRD). */
-EHD_DSP_INLINE uint64_t pair(const int32_t *col)
-{
-    uint64_t v;
-    memcpy(&v, col, sizeof v);
-    return v;
-}
+/* lo, hi = the two words at byte offset `off` of p: one LDRD on Cortex-M (GCC would emit two LDR). */
+#if EHD_DSP_ACLE
+#define LOAD_PAIR(p, off, lo, hi) __asm__("ldrd %0, %1, [%2, #" #off "]" : "=r"(lo), "=r"(hi) : "r"(p), "m"(*(p)))
+#else
+#define LOAD_PAIR(p, off, lo, hi) ((lo) = (p)[(off) / 4], (hi) = (p)[(off) / 4 + 1])
+#endif
 
 /* Accumulators a0..a3 (columns 0..3) += four weights w . the columns' group at col. */
-#define GROUP(w, col)                                                                      \
-    do {                                                                                   \
-        const int32_t lo_ = ehd_sxtb16(w), hi_ = ehd_sxtb16_ror8(w);                       \
-        uint64_t x_ = pair(col);                                                           \
-        a0 = ehd_smlad(hi_, (int32_t)(x_ >> 32), ehd_smlad(lo_, (int32_t)x_, a0));         \
-        x_ = pair((col) + 2);                                                              \
-        a1 = ehd_smlad(hi_, (int32_t)(x_ >> 32), ehd_smlad(lo_, (int32_t)x_, a1));         \
-        x_ = pair((col) + 4);                                                              \
-        a2 = ehd_smlad(hi_, (int32_t)(x_ >> 32), ehd_smlad(lo_, (int32_t)x_, a2));         \
-        x_ = pair((col) + 6);                                                              \
-        a3 = ehd_smlad(hi_, (int32_t)(x_ >> 32), ehd_smlad(lo_, (int32_t)x_, a3));         \
+#define GROUP(w, col)                                                   \
+    do {                                                                \
+        const int32_t lo_ = ehd_sxtb16(w), hi_ = ehd_sxtb16_ror8(w);    \
+        int32_t x_, y_;                                                 \
+        LOAD_PAIR(col, 0, x_, y_);                                      \
+        a0 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a0));                \
+        LOAD_PAIR(col, 8, x_, y_);                                      \
+        a1 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a1));                \
+        LOAD_PAIR(col, 16, x_, y_);                                     \
+        a2 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a2));                \
+        LOAD_PAIR(col, 24, x_, y_);                                     \
+        a3 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a3));                \
     } while (0)
 
 /*
