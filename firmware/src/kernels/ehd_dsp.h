@@ -60,12 +60,6 @@ EHD_DSP_INLINE int32_t ehd_read_s8x4(const int8_t *p)
 
 EHD_DSP_INLINE void ehd_write_s8x4(int8_t *p, int32_t v) { memcpy(p, &v, sizeof v); }
 
-EHD_DSP_INLINE void ehd_write_s8x2(int8_t *p, int32_t v)
-{
-    const int16_t h = (int16_t)(uint16_t)((uint32_t)v & 0xFFFFu);
-    memcpy(p, &h, sizeof h);
-}
-
 #if !EHD_DSP_ACLE
 EHD_DSP_INLINE int32_t ehd_s8_lane(int32_t x, int lane) { return (int8_t)(uint8_t)((uint32_t)x >> (8 * lane)); }
 EHD_DSP_INLINE int32_t ehd_s16_lane(int32_t x, int lane) { return (int16_t)(uint16_t)((uint32_t)x >> (16 * lane)); }
