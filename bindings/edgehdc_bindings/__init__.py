@@ -5,7 +5,7 @@ signature as its Numba mirror in `edgehdc.kernels`, and `FirmwareModel` runs a
 generated model end to end (CNN, HDC encoding, Hamming search).
 """
 
-from edgehdc_bindings.build import BuildError, build_library, firmware_sources
+from edgehdc_bindings.build import BACKENDS, BuildError, build_library, firmware_sources
 from edgehdc_bindings.kernels import (
     add_s8,
     avg_pool2d_s8,
@@ -33,4 +33,5 @@ __all__ = [
     "depthwise_conv2d_s8", "dequantize_s8_f32", "firmware_sources", "fully_connected_s8",
     "hdc_classify", "hdc_encode", "max_pool2d_s8", "mean_hw_s8", "pad_s8", "quantize_f32_s8",
     "relu_s8", "requantize_s8_s8", "softmax_s8",
+    "BACKENDS",
 ]

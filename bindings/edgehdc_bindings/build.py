@@ -5,6 +5,10 @@ are not), plus the caller's extra sources, into
 `build/bindings/<hash>/libedgehdc_fw.so`. The hash covers the compiler, the
 flags, every source and every header that can be included, so an edit
 rebuilds and an unchanged tree loads the cached library.
+
+`backend` picks the kernel backend the wrappers dispatch to
+(EHD_KERNEL_BACKEND). Every backend's kernels are compiled either way; on the
+host the dsp kernels use the plain-C forms of their intrinsics.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 from typing import Iterable
+
+from edgehdc.device.emulator import BACKENDS
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
@@ -39,13 +45,16 @@ def firmware_sources() -> list[Path]:
 
 
 def build_library(extra_sources: Iterable[str | os.PathLike] = (),
-                  extra_include_dirs: Iterable[str | os.PathLike] = ()) -> ctypes.CDLL:
+                  extra_include_dirs: Iterable[str | os.PathLike] = (),
+                  backend: str = "portable") -> ctypes.CDLL:
     """Build (or reuse) the firmware as a shared library and load it.
 
     A generated model (a source whose folder, or one of `extra_include_dirs`,
     holds `ehd_generated.h`) also gets `bindings/ehd_host_model.c`, the
     accessor that `FirmwareModel` calls.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown kernel backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     extra = [_existing(p, "extra source") for p in extra_sources]
     includes = [FIRMWARE / "include"] + [_existing(p, "include dir") for p in extra_include_dirs]
     if extra:
@@ -55,7 +64,8 @@ def build_library(extra_sources: Iterable[str | os.PathLike] = (),
         sources.append(HOST_MODEL_SOURCE)
         includes.append(BINDINGS)
     compiler = os.environ.get("CC", "cc")
-    command = [compiler, *CFLAGS, *(f"-I{d}" for d in includes), *map(str, sources)]
+    command = [compiler, *CFLAGS, f"-DEHD_KERNEL_BACKEND=EHD_BACKEND_{backend.upper()}",
+               *(f"-I{d}" for d in includes), *map(str, sources)]
     out_dir = ROOT / "build" / "bindings" / _digest(command, sources, includes)
     library = out_dir / LIB_NAME
     if not library.is_file():

@@ -63,8 +63,8 @@ def _out_shape(n: int, out_h: int, out_w: int, c: int) -> tuple[int, int, int, i
     return (n, out_h, out_w, c)
 
 
-def _conv(fn_name: str, x, weights, bias, p, out_c: int, lib) -> np.ndarray:
-    lib = _lib(lib)
+def conv_call_args(x, weights, bias, p, out_c: int) -> tuple[np.ndarray, tuple, list]:
+    """(output array, C arguments of a convolution call, arrays to keep alive during the call)."""
     out = np.empty(_out_shape(x.shape[0], p.out_h, p.out_w, out_c), np.int8)
     bias = _bias(bias, out_c)
     mult = _per_channel(p.multiplier, out_c, "multiplier")
@@ -75,9 +75,14 @@ def _conv(fn_name: str, x, weights, bias, p, out_c: int, lib) -> np.ndarray:
             p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w,
             p.depth_multiplier, p.act_min, p.act_max)))
     offsets = Offsets(int(p.input_offset), int(p.output_offset))
-    status = getattr(lib, fn_name)(C.byref(params), C.byref(offsets), C.byref(Dims.of(x.shape)),
-                                   ptr(x, C.c_int8), C.byref(Dims.of(out.shape)), ptr(out, C.c_int8))
-    check(fn_name, status)
+    args = (C.byref(params), C.byref(offsets), C.byref(Dims.of(x.shape)), ptr(x, C.c_int8),
+            C.byref(Dims.of(out.shape)), ptr(out, C.c_int8))
+    return out, args, [bias, mult, shift, params, offsets]
+
+
+def _conv(fn_name: str, x, weights, bias, p, out_c: int, lib) -> np.ndarray:
+    out, args, _alive = conv_call_args(x, weights, bias, p, out_c)
+    check(fn_name, getattr(_lib(lib), fn_name)(*args))
     return out
 
 
@@ -123,15 +128,20 @@ def fully_connected_s8(x, weights, bias, p, *, lib=None) -> np.ndarray:
     return out
 
 
-def _pool(fn_name: str, x, p, lib) -> np.ndarray:
-    lib = _lib(lib)
+def pool_call_args(x, p) -> tuple[np.ndarray, tuple, list]:
+    """(output array, C arguments of a pooling call, objects to keep alive during the call)."""
     x = _array(x, np.int8, 4, "input")
     out = np.empty(_out_shape(x.shape[0], p.out_h, p.out_w, x.shape[3]), np.int8)
     params = PoolParams(*(int(v) for v in (p.filter_h, p.filter_w, p.stride_h, p.stride_w,
                                            p.pad_h, p.pad_w, p.act_min, p.act_max)))
-    status = getattr(lib, fn_name)(C.byref(params), C.byref(Dims.of(x.shape)), ptr(x, C.c_int8),
-                                   C.byref(Dims.of(out.shape)), ptr(out, C.c_int8))
-    check(fn_name, status)
+    args = (C.byref(params), C.byref(Dims.of(x.shape)), ptr(x, C.c_int8), C.byref(Dims.of(out.shape)),
+            ptr(out, C.c_int8))
+    return out, args, [x, params]
+
+
+def _pool(fn_name: str, x, p, lib) -> np.ndarray:
+    out, args, _alive = pool_call_args(x, p)
+    check(fn_name, getattr(_lib(lib), fn_name)(*args))
     return out
 
 

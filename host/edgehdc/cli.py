@@ -11,6 +11,7 @@ from rich.progress import track
 
 from edgehdc import verify
 from edgehdc.finetune import cli as finetune_cli
+from edgehdc.device.emulator import BACKENDS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--board", default="qemu_m4", help="emulated board: qemu_m4, qemu_m7 or qemu_m55 (default qemu_m4)")
     demo.add_argument("--dataset", default="digits", help="digits, or a bundled aeon time-series set (e.g. JapaneseVowels)")
     demo.add_argument("--model", type=Path, default=None, help="a fine-tuned model.pt (edgehdc finetune train) instead of training")
+    demo.add_argument("--backend", choices=BACKENDS, default="portable",
+                      help="firmware kernel backend (default portable)")
     demo.set_defaults(handler=_demo)
     verify.register(sub)
     finetune_cli.register(sub)
@@ -43,7 +46,7 @@ def _demo(args) -> int:
         console.print(f"[red]--board: {exc}")
         return 2
     cfg = DemoConfig(out_dir=args.out, device_samples=args.samples, board=args.board,
-                     dataset=args.dataset, model_path=args.model)
+                     dataset=args.dataset, model_path=args.model, backend=args.backend)
     if args.epochs is not None:
         cfg.epochs = args.epochs
     if args.hdc_dim is not None:

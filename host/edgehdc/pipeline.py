@@ -43,6 +43,7 @@ class DemoConfig:
     seed: int = 0
     device_samples: int | None = None  # None: the whole test split
     board: str = "qemu_m4"  # emulated platformio.ini environment: qemu_m4, qemu_m7, qemu_m55
+    backend: str = "portable"  # firmware kernel backend: portable | dsp
 
     def as_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
@@ -179,11 +180,12 @@ def _save_npz(path: Path, **arrays) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def check_bindings(art: HostArtifacts, model_dir: Path, parity: Parity) -> None:
+def check_bindings(art: HostArtifacts, model_dir: Path, parity: Parity, backend: str = "portable") -> None:
     """Rung 2: the firmware C compiled for this machine, with the generated model."""
     from edgehdc_bindings import FirmwareModel, build_library
 
-    lib = build_library(extra_sources=[model_dir / "ehd_generated.c"], extra_include_dirs=[model_dir])
+    lib = build_library(extra_sources=[model_dir / "ehd_generated.c"], extra_include_dirs=[model_dir],
+                        backend=backend)
     fw = FirmwareModel(lib)
     for i, x in enumerate(art.x_test_q):
         check_device_reply(art, parity, "bindings_vs_numba", i, fw.invoke(x))
@@ -192,14 +194,18 @@ def check_bindings(art: HostArtifacts, model_dir: Path, parity: Parity) -> None:
 def run_on_device(cfg: DemoConfig, art: HostArtifacts, model_dir: Path, parity: Parity, progress) -> dict:
     """Rung 3: build and flash the emulated board, send every test image over the serial link."""
     from edgehdc.device import EmulatedBoard, firmware_size, ticks_to_instructions
+    from edgehdc.device.protocol import Backend
 
-    board = EmulatedBoard(env=cfg.board, model_dir=model_dir)
+    board = EmulatedBoard(env=cfg.board, model_dir=model_dir, backend=cfg.backend)
     board.build()
     flash, ram = firmware_size(board.elf_path)
     n = len(art.x_test_q) if cfg.device_samples is None else min(cfg.device_samples, len(art.x_test_q))
     labels, ticks_model, ticks_hdc = [], [], []
     with board.start() as link:
         info = link.expect_model(model_id(art.model_sha))
+        if Backend(info.backend).name.lower() != cfg.backend:
+            raise RuntimeError(f"the device runs the {Backend(info.backend).name.lower()} kernels, "
+                               f"built for {cfg.backend}")
         for i in progress(range(n), description=f"inference on {info.board}"):
             reply = link.infer(art.x_test_q[i])
             check_device_reply(art, parity, "device_vs_numba", i, reply)
@@ -212,6 +218,7 @@ def run_on_device(cfg: DemoConfig, art: HostArtifacts, model_dir: Path, parity: 
 
     return {
         "board": info.board,
+        "backend": Backend(info.backend).name.lower(),
         "samples": n,
         "accuracy": _accuracy(labels, art.y_test[:n]),
         "instructions_per_inference": to_instr(np.add(ticks_model, ticks_hdc)),
@@ -233,7 +240,7 @@ def run_demo(cfg: DemoConfig, log=print, progress=None) -> dict:
     log("parity: TFLM vs Numba")
     check_tflm(art, parity)
     log("parity: firmware C on the host vs Numba")
-    check_bindings(art, model_dir, parity)
+    check_bindings(art, model_dir, parity, cfg.backend)
     log("building the firmware and running it on the emulated board")
     device = run_on_device(cfg, art, model_dir, parity, progress)
     report = {

@@ -31,7 +31,8 @@ def print_report(report: dict, console: Console | None = None) -> None:
 
     dev = report["device"]
     console.print(
-        f"[bold]{dev['board']}[/bold]: {dev['instructions_per_inference']:,.0f} instructions/inference "
+        f"[bold]{dev['board']}[/bold] ({dev.get('backend', 'portable')} kernels): "
+        f"{dev['instructions_per_inference']:,.0f} instructions/inference "
         f"(CNN {dev['instructions_model']:,.0f}, HDC {dev['instructions_hdc']:,.0f}), "
         f"flash {dev['flash_bytes']:,} B, RAM {dev['ram_bytes']:,} B"
     )

@@ -8,8 +8,10 @@
  * `output_offset` (= output zero point) and clamped to [act_min, act_max].
  *
  * Each op has one dispatch point, `ehd_<op>_wrapper_s8`, that picks the
- * backend's kernel; every backend gives the same int8 outputs. Only the
- * `portable` backend (plain C99, the reference) exists today.
+ * backend's kernel; every backend gives the same int8 outputs. The backend is
+ * chosen at build time by EHD_KERNEL_BACKEND: `portable` (plain C99, the
+ * reference) or `dsp` (ACLE intrinsics on Cortex-M4/M7, MVE on the M55; the
+ * *_dsp variants below, also built for the host with plain-C intrinsics).
  */
 #ifndef EHD_KERNELS_H
 #define EHD_KERNELS_H
@@ -141,5 +143,65 @@ ehd_status ehd_dequantize_wrapper_s8_f32(const ehd_quantize_params *dequantize,
                                          const ehd_dims *output_dims, float *output);
 ehd_status ehd_dequantize_s8_f32(const ehd_quantize_params *dequantize, const ehd_dims *input_dims,
                                  const int8_t *input, const ehd_dims *output_dims, float *output);
+
+/*
+ * Scratch memory of a kernel, like cmsis_nn_context: the caller reserves the
+ * bytes `*_get_buffer_size()` asks for, 4-byte aligned; kernels never allocate.
+ */
+typedef struct {
+    void *buf;
+    int32_t size; /* bytes */
+} ehd_context;
+
+/*
+ * TEMPORARY, until the runtime's arena planner reserves per-layer scratch and
+ * the wrappers take an ehd_context from their caller: a static buffer of
+ * EHD_KERNEL_SCRATCH_BYTES shared by the wrappers. `buf` is NULL when `bytes`
+ * does not fit; the wrapper then runs the portable kernel.
+ */
+ehd_context ehd_kernel_scratch(int32_t bytes);
+
+/* Scratch bytes the wrapper of the configured backend needs for this layer (0 for portable). */
+int32_t ehd_convolve_wrapper_s8_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims);
+
+/*
+ * `dsp` variants: same arguments, statuses and int8 outputs as the portable
+ * kernels. Their scratch sizes are the same on every core, so the host can
+ * plan them.
+ */
+
+/* CONV_2D, any geometry: im2col-lite (four columns) x int8 weights, one channel x four pixels per block. */
+int32_t ehd_convolve_s8_dsp_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims);
+ehd_status ehd_convolve_s8_dsp(const ehd_context *ctx, const ehd_conv_params *conv,
+                               const ehd_offsets *offsets, const ehd_dims *input_dims,
+                               const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+
+/*
+ * CONV_2D with a 1x1 filter, no padding, any stride and every window inside the
+ * input (else EHD_ERR_UNSUPPORTED): a GEMM straight over the input pixels.
+ */
+int32_t ehd_convolve_1x1_s8_dsp_get_buffer_size(const ehd_dims *input_dims);
+ehd_status ehd_convolve_1x1_s8_dsp(const ehd_context *ctx, const ehd_conv_params *conv,
+                                   const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                   const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+
+/* DEPTHWISE_CONV_2D with depth multiplier 1 (else EHD_ERR_UNSUPPORTED), any geometry. */
+ehd_status ehd_depthwise_conv_s8_dsp(const ehd_conv_params *conv, const ehd_offsets *offsets,
+                                     const ehd_dims *input_dims, const int8_t *input,
+                                     const ehd_dims *output_dims, int8_t *output);
+
+/* DEPTHWISE_CONV_2D, 3x3 filter, dilation 1, depth multiplier 1 (else EHD_ERR_UNSUPPORTED). */
+ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_offsets *offsets,
+                                         const ehd_dims *input_dims, const int8_t *input,
+                                         const ehd_dims *output_dims, int8_t *output);
+
+/* AVERAGE_POOL_2D with a filter of at most EHD_AVGPOOL_DSP_MAX_WINDOW elements (else EHD_ERR_UNSUPPORTED). */
+#define EHD_AVGPOOL_DSP_MAX_WINDOW 256
+ehd_status ehd_avgpool_s8_dsp(const ehd_pool_params *pool, const ehd_dims *input_dims,
+                              const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+
+/* MAX_POOL_2D. */
+ehd_status ehd_maxpool_s8_dsp(const ehd_pool_params *pool, const ehd_dims *input_dims,
+                              const int8_t *input, const ehd_dims *output_dims, int8_t *output);
 
 #endif /* EHD_KERNELS_H */

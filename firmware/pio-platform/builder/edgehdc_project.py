@@ -13,7 +13,10 @@ standard `ststm32` platform for the real boards:
 - CMSIS-Core headers: EDGEHDC_CMSIS_CORE, default
   <project>/../shared/third_party/CMSIS_6/CMSIS/Core/Include;
 - the generated model: EDGEHDC_MODEL_DIR (default <project>/build/model),
-  on the include path, its .c files built into the program.
+  on the include path, its .c files built into the program;
+- the kernel backend: EDGEHDC_BACKEND, else the environment's
+  `custom_backend` option, else portable; it becomes EHD_KERNEL_BACKEND (the
+  kernels) and EHD_BACKEND_ID (what INFO reports), both EHD_BACKEND_<NAME>.
 """
 
 import os
@@ -64,12 +67,24 @@ def cmsis_core_dir():
     return path
 
 
+BACKENDS = ("portable", "dsp")
+
+
+def kernel_backend():
+    name = os.environ.get("EDGEHDC_BACKEND") or env.GetProjectOption("custom_backend", "portable")
+    if name not in BACKENDS:
+        fail("unknown kernel backend %r (EDGEHDC_BACKEND or custom_backend): choose one of %s"
+             % (name, ", ".join(BACKENDS)))
+    return "EHD_BACKEND_%s" % name.upper()
+
+
 env.AppendUnique(
     ASFLAGS=cpu_flags(),
     CCFLAGS=cpu_flags() + ["-ffunction-sections", "-fdata-sections"],
     LINKFLAGS=cpu_flags() + ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"],
     LIBPATH=[join(firmware_dir, "boards", "cortex_m")],
     CPPPATH=[join(firmware_dir, "include"), cmsis_core_dir()],
+    CPPDEFINES=[("EHD_KERNEL_BACKEND", kernel_backend()), ("EHD_BACKEND_ID", kernel_backend())],
 )
 
 if not any(t in ("clean", "size", "envdump", "idedata") for t in COMMAND_LINE_TARGETS):

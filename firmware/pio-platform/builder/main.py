@@ -5,6 +5,8 @@ folders) plus the generated model; edgehdc_project.py adds the CPU flags,
 CMSIS-Core and the model (EDGEHDC_MODEL_DIR), exactly as it does for the real
 boards on `ststm32`.
 
+The kernel backend (EDGEHDC_BACKEND or `custom_backend`) is chosen there too.
+
 Upload environment: EDGEHDC_QEMU_PORT (required, the loopback TCP port the
 board's UART0 listens on; QEMU waits for the host to connect) and
 EDGEHDC_QEMU_ICOUNT_SHIFT (default 6).

@@ -6,7 +6,8 @@ QEMU holds the guest until pyserial connects, so no byte is lost. The
 emulated environments are those of platformio.ini whose board has a manifest
 in the in-repo dev-platform (firmware/pio-platform/boards/): qemu_m4, qemu_m7,
 qemu_m55 (docs/boards.md). The QEMU machine, CPU and memory sizes come from
-that manifest; the counter frequency from the firmware's INFO reply.
+that manifest; the counter frequency from the firmware's INFO reply. The kernel
+backend reaches the build through EDGEHDC_BACKEND.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .link import DeviceLink, DeviceTimeout
 ROOT = Path(__file__).resolve().parents[3]
 BOARD_MANIFESTS = ROOT / "firmware" / "pio-platform" / "boards"
 ICOUNT_SHIFT = 6  # -icount shift=6: one instruction every 64 ns of virtual time
+# Kernel backends the firmware builds with today (EHD_KERNEL_BACKEND; protocol.Backend names them all).
+BACKENDS = ("portable", "dsp")
 
 
 class EmulatorError(RuntimeError):
@@ -111,9 +114,10 @@ def _free_port() -> int:
 
 
 class EmulatedBoard:
-    """Firmware for `env` (qemu_m4, qemu_m7, qemu_m55) with the model in `model_dir`, run in QEMU.
+    """Firmware for `env` (qemu_m4, qemu_m7, qemu_m55) with the model in `model_dir` and the kernels
+    of `backend`, run in QEMU.
 
-    with EmulatedBoard("qemu_m55", model_dir=out) as board:   # builds, starts, connects
+    with EmulatedBoard("qemu_m55", model_dir=out, backend="dsp") as board:   # builds, starts, connects
         board.link.info()
 
     `src_flags` are appended to the firmware's compiler flags for this build
@@ -122,10 +126,14 @@ class EmulatedBoard:
 
     def __init__(self, env: str = "qemu_m4", model_dir: str | os.PathLike | None = None,
                  build_timeout: float = 300.0, start_timeout: float = 60.0,
-                 link_timeout: float = 10.0, icount_shift: int = ICOUNT_SHIFT, src_flags: str = ""):
+                 link_timeout: float = 10.0, icount_shift: int = ICOUNT_SHIFT, src_flags: str = "",
+                 backend: str = "portable"):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown kernel backend {backend!r}: choose one of {', '.join(BACKENDS)}")
         self.spec = board_spec(env)
         self.env = env
         self.src_flags = src_flags
+        self.backend = backend
         self.model_dir = Path(model_dir or ROOT / "build" / "model").resolve()
         self.build_timeout = build_timeout
         self.start_timeout = start_timeout
@@ -143,7 +151,8 @@ class EmulatedBoard:
     def _env(self, **extra: str) -> dict[str, str]:
         if self.src_flags:  # for `upload` too, or PlatformIO would rebuild without them
             extra["PLATFORMIO_BUILD_SRC_FLAGS"] = self.src_flags
-        return pio_env(EDGEHDC_MODEL_DIR=str(self.model_dir), **extra)
+        return pio_env(EDGEHDC_MODEL_DIR=str(self.model_dir), EDGEHDC_BACKEND=self.backend,
+                       **extra)
 
     def build(self) -> Path:
         """Runs `pio run -e ENV`; returns the ELF. EmulatorError with PlatformIO's output on failure."""

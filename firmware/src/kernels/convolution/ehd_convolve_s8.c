@@ -2,30 +2,13 @@
 #include "ehd/ehd_kernels.h"
 #include "ehd/ehd_support.h"
 
-#include "../ehd_kernel_checks.h"
-
-static ehd_status check_args(const ehd_conv_params *conv, const ehd_offsets *offsets,
-                             const ehd_dims *in, const int8_t *input, const ehd_dims *out,
-                             const int8_t *output)
-{
-    if (conv == 0 || offsets == 0 || input == 0 || output == 0 || conv->weights == 0 ||
-        !ehd_dims_valid(in) || !ehd_dims_valid(out) || !ehd_conv_geometry_valid(conv)) {
-        return EHD_ERR_ARG;
-    }
-    if (conv->filter.n != out->c || conv->filter.c != in->c || in->n != out->n) {
-        return EHD_ERR_SHAPE;
-    }
-    if (!ehd_quant_valid(conv->multiplier, conv->shift, out->c)) {
-        return EHD_ERR_ARG;
-    }
-    return EHD_OK;
-}
+#include "ehd_conv_checks.h"
 
 ehd_status ehd_convolve_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
                            const ehd_dims *input_dims, const int8_t *input,
                            const ehd_dims *output_dims, int8_t *output)
 {
-    const ehd_status status = check_args(conv, offsets, input_dims, input, output_dims, output);
+    const ehd_status status = ehd_conv_check_args(conv, offsets, input_dims, input, output_dims, output);
     if (status != EHD_OK) {
         return status;
     }
@@ -72,10 +55,41 @@ ehd_status ehd_convolve_s8(const ehd_conv_params *conv, const ehd_offsets *offse
     return EHD_OK;
 }
 
+#if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+/* The dsp backend's 1x1 kernel applies (ehd_convolve_1x1_s8_dsp's preconditions). */
+static int dsp_1x1(const ehd_conv_params *conv, const ehd_dims *in, const ehd_dims *out)
+{
+    return conv->filter.h == 1 && conv->filter.w == 1 && conv->pad_h == 0 && conv->pad_w == 0 &&
+           (int64_t)(out->h - 1) * conv->stride_h < in->h &&
+           (int64_t)(out->w - 1) * conv->stride_w < in->w;
+}
+#endif
+
+int32_t ehd_convolve_wrapper_s8_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims)
+{
+#if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+    /* The larger of the two dsp kernels' needs: known before the output size is. */
+    return ehd_convolve_s8_dsp_get_buffer_size(conv, input_dims);
+#else
+    (void)conv;
+    (void)input_dims;
+    return 0;
+#endif
+}
+
 ehd_status ehd_convolve_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
                                    const ehd_dims *input_dims, const int8_t *input,
                                    const ehd_dims *output_dims, int8_t *output)
 {
-    /* Backend dispatch point: dsp / cmsis_nn variants (1x1, 1xN) will be picked here. */
+#if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+    if (ehd_conv_check_args(conv, offsets, input_dims, input, output_dims, output) == EHD_OK) {
+        const ehd_context ctx = ehd_kernel_scratch(ehd_convolve_wrapper_s8_get_buffer_size(conv, input_dims));
+        if (ctx.buf != 0) {
+            return dsp_1x1(conv, input_dims, output_dims)
+                       ? ehd_convolve_1x1_s8_dsp(&ctx, conv, offsets, input_dims, input, output_dims, output)
+                       : ehd_convolve_s8_dsp(&ctx, conv, offsets, input_dims, input, output_dims, output);
+        }
+    }
+#endif
     return ehd_convolve_s8(conv, offsets, input_dims, input, output_dims, output);
 }

@@ -2,32 +2,14 @@
 #include "ehd/ehd_kernels.h"
 #include "ehd/ehd_support.h"
 
-#include "../ehd_kernel_checks.h"
-
-static ehd_status check_args(const ehd_conv_params *conv, const ehd_offsets *offsets,
-                             const ehd_dims *in, const int8_t *input, const ehd_dims *out,
-                             const int8_t *output)
-{
-    if (conv == 0 || offsets == 0 || input == 0 || output == 0 || conv->weights == 0 ||
-        !ehd_dims_valid(in) || !ehd_dims_valid(out) || !ehd_conv_geometry_valid(conv) ||
-        conv->depth_multiplier <= 0) {
-        return EHD_ERR_ARG;
-    }
-    if (conv->filter.n != 1 || conv->filter.c != out->c ||
-        (int64_t)in->c * conv->depth_multiplier != out->c || in->n != out->n) {
-        return EHD_ERR_SHAPE;
-    }
-    if (!ehd_quant_valid(conv->multiplier, conv->shift, out->c)) {
-        return EHD_ERR_ARG;
-    }
-    return EHD_OK;
-}
+#include "ehd_conv_checks.h"
 
 ehd_status ehd_depthwise_conv_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
                                  const ehd_dims *input_dims, const int8_t *input,
                                  const ehd_dims *output_dims, int8_t *output)
 {
-    const ehd_status status = check_args(conv, offsets, input_dims, input, output_dims, output);
+    const ehd_status status =
+        ehd_depthwise_check_args(conv, offsets, input_dims, input, output_dims, output);
     if (status != EHD_OK) {
         return status;
     }
@@ -79,6 +61,13 @@ ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_conv_params *conv, const ehd_
                                          const ehd_dims *input_dims, const int8_t *input,
                                          const ehd_dims *output_dims, int8_t *output)
 {
-    /* Backend dispatch point: dsp / cmsis_nn variants (3x3, multiplier 1) will be picked here. */
+#if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+    if (conv != 0 && conv->depth_multiplier == 1) {
+        if (conv->filter.h == 3 && conv->filter.w == 3 && conv->dilation_h == 1 && conv->dilation_w == 1) {
+            return ehd_depthwise_conv_3x3_s8_dsp(conv, offsets, input_dims, input, output_dims, output);
+        }
+        return ehd_depthwise_conv_s8_dsp(conv, offsets, input_dims, input, output_dims, output);
+    }
+#endif
     return ehd_depthwise_conv_s8(conv, offsets, input_dims, input, output_dims, output);
 }

@@ -43,6 +43,10 @@ ehd_status ehd_avgpool_s8(const ehd_pool_params *pool, const ehd_dims *input_dim
 ehd_status ehd_avgpool_wrapper_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
                                   const int8_t *input, const ehd_dims *output_dims, int8_t *output)
 {
-    /* Backend dispatch point. */
+#if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+    if (pool == 0 || (int64_t)pool->filter_h * pool->filter_w <= EHD_AVGPOOL_DSP_MAX_WINDOW) {
+        return ehd_avgpool_s8_dsp(pool, input_dims, input, output_dims, output);
+    }
+#endif
     return ehd_avgpool_s8(pool, input_dims, input, output_dims, output);
 }

@@ -40,6 +40,9 @@ ehd_status ehd_maxpool_s8(const ehd_pool_params *pool, const ehd_dims *input_dim
 ehd_status ehd_maxpool_wrapper_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
                                   const int8_t *input, const ehd_dims *output_dims, int8_t *output)
 {
-    /* Backend dispatch point. */
+#if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+    return ehd_maxpool_s8_dsp(pool, input_dims, input, output_dims, output);
+#else
     return ehd_maxpool_s8(pool, input_dims, input, output_dims, output);
+#endif
 }

@@ -1,0 +1,105 @@
+/*
+ * Kernel test image: runs every case of the generated table once through its
+ * op's wrapper (so the build's EHD_KERNEL_BACKEND picks the kernel), counts
+ * the output bytes that differ from the expected ones and prints one line per
+ * case over semihosting:
+ *   case <i> status <ehd_status> mismatches <n> first <index or -1> ticks <t>
+ * then exits with the number of failed cases (semihosting exit code). Ticks
+ * come from the board's counter (ehd_board_ticks); startup, linker script and
+ * exit are those of the emulated board it is built for.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ehd/ehd_board.h"
+#include "ehd_kernel_image.h"
+
+/* Semihosting SYS_WRITE0: a NUL-terminated string to the host's console. */
+static void write0(const char *s)
+{
+    register uint32_t r0 __asm__("r0") = 0x04u;
+    register const char *r1 __asm__("r1") = s;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+}
+
+static char *put_int(char *p, int32_t v)
+{
+    char digits[12];
+    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + u % 10u);
+        u /= 10u;
+    } while (u != 0u);
+    if (v < 0) {
+        *p++ = '-';
+    }
+    while (n > 0) {
+        *p++ = digits[--n];
+    }
+    return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+    while (*s != '\0') {
+        *p++ = *s++;
+    }
+    return p;
+}
+
+static ehd_status run(const ehd_kernel_case *c)
+{
+    switch (c->op) {
+    case EHD_OP_CONV_2D:
+        return ehd_convolve_wrapper_s8((const ehd_conv_params *)c->params, &c->offsets, &c->input_dims,
+                                       c->input, &c->output_dims, c->output);
+    case EHD_OP_DEPTHWISE_CONV_2D:
+        return ehd_depthwise_conv_wrapper_s8((const ehd_conv_params *)c->params, &c->offsets,
+                                             &c->input_dims, c->input, &c->output_dims, c->output);
+    case EHD_OP_FULLY_CONNECTED:
+        return ehd_fully_connected_wrapper_s8((const ehd_fc_params *)c->params, &c->offsets,
+                                              &c->input_dims, c->input, &c->output_dims, c->output);
+    case EHD_OP_AVERAGE_POOL_2D:
+        return ehd_avgpool_wrapper_s8((const ehd_pool_params *)c->params, &c->input_dims, c->input,
+                                      &c->output_dims, c->output);
+    case EHD_OP_MAX_POOL_2D:
+        return ehd_maxpool_wrapper_s8((const ehd_pool_params *)c->params, &c->input_dims, c->input,
+                                      &c->output_dims, c->output);
+    default:
+        return EHD_ERR_UNSUPPORTED;
+    }
+}
+
+int main(void)
+{
+    uint32_t i, failed = 0;
+    for (i = 0; i < ehd_kernel_case_count; i++) {
+        const ehd_kernel_case *c = &ehd_kernel_cases[i];
+        const int32_t count = ehd_dims_count(&c->output_dims);
+        int32_t j, mismatches = 0, first = -1;
+        memset(c->output, 0x5A, (size_t)count); /* a value no earlier case left behind */
+        const uint32_t start = ehd_board_ticks();
+        const ehd_status status = run(c);
+        const uint32_t elapsed = ehd_board_ticks() - start;
+        for (j = 0; j < count; j++) {
+            if (c->output[j] != c->expected[j]) {
+                first = first < 0 ? j : first;
+                mismatches++;
+            }
+        }
+        failed += status != EHD_OK || mismatches != 0;
+        char line[96], *p = line;
+        p = put_int(put_str(p, "case "), (int32_t)i);
+        p = put_int(put_str(p, " status "), status);
+        p = put_int(put_str(p, " mismatches "), mismatches);
+        p = put_int(put_str(p, " first "), first);
+        p = put_int(put_str(p, " ticks "), (int32_t)elapsed);
+        p = put_str(p, "\n");
+        *p = '\0';
+        write0(line);
+    }
+    write0("done\n");
+    ehd_board_exit(failed > 255u ? 255 : (int)failed);
+}
