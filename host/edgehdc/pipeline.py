@@ -38,6 +38,9 @@ class DemoConfig:
     epochs: int = 60
     hdc_dim: int = 2048
     hdc_seed: int = 0x5EED1234
+    hdc_calibrate: bool = True  # centre and scale the embedding on the training split (docs/hdc.md)
+    hdc_epochs: int = 10  # retraining passes after bundling
+    hdc_margin: int = 64  # retraining margin, bits
     seed: int = 0
     device_samples: int | None = None  # None: the whole test split
 
@@ -63,7 +66,24 @@ class HostArtifacts:
     accuracy: dict = field(default_factory=dict)
 
 
-def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
+@dataclass
+class DemoFeatures:
+    """The trained and quantized demo model with its int8 embeddings: what the HDC stage starts from."""
+
+    graph: object
+    acc_float: float
+    x_test_q: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    train_features: np.ndarray  # int8 [N_train, F]
+    features: np.ndarray  # int8 [N_test, F]
+    logits: np.ndarray  # int8 [N_test, n_classes]
+    zero_point: int  # of the embedding
+    n_classes: int
+
+
+def demo_features(cfg: DemoConfig, log=print) -> DemoFeatures:
+    """Trains, quantizes and runs the demo model on both splits (deterministic for a config)."""
     split = load_digits(size=cfg.image_size, seed=cfg.seed)
     torch.manual_seed(cfg.seed)  # the initial weights too: same config, same model, same report
     net = models.create(cfg.model, num_classes=len(split.class_names), embedding_dim=cfg.embedding_dim)
@@ -72,28 +92,46 @@ def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
     acc_float = evaluate(net, split.x_test, split.y_test)
 
     graph = quantize(net, split.x_train)
-    tflite = to_tflite(graph)
     in_q = graph.tensors[graph.inputs[0]].quant
     x_train_q = quantize_input(split.x_train, float(in_q.scale[0]), int(in_q.zero_point[0]))
     x_test_q = quantize_input(split.x_test, float(in_q.scale[0]), int(in_q.zero_point[0]))
     train_features, _ = run_int8(graph, x_train_q)
     features, logits = run_int8(graph, x_test_q)
+    return DemoFeatures(graph, acc_float, x_test_q, split.y_train, split.y_test,
+                        train_features.reshape(len(x_train_q), -1), features.reshape(len(x_test_q), -1),
+                        logits.reshape(len(x_test_q), -1),
+                        int(graph.tensors[graph.outputs[0]].quant.zero_point[0]), len(split.class_names))
 
-    emb_zp = int(graph.tensors[graph.outputs[0]].quant.zero_point[0])
-    encoder = SignProjection(features.shape[-1], dim=cfg.hdc_dim, seed=cfg.hdc_seed, zero_point=emb_zp)
-    classifier = Centroid(len(split.class_names), cfg.hdc_dim)
-    classifier.fit(encoder.encode(train_features.reshape(len(x_train_q), -1)), split.y_train)
-    hv = encoder.encode(features.reshape(len(x_test_q), -1))
+
+def build_hdc(cfg: DemoConfig, feats: DemoFeatures, dim: int | None = None) -> tuple[SignProjection, Centroid]:
+    """The demo's HDC stage: sign projection calibrated on the training embeddings, prototypes
+    bundled then retrained (cfg.hdc_epochs, cfg.hdc_margin)."""
+    dim = dim or cfg.hdc_dim
+    encoder = SignProjection(feats.features.shape[1], dim=dim, seed=cfg.hdc_seed, zero_point=feats.zero_point)
+    if cfg.hdc_calibrate:
+        encoder.calibrate(feats.train_features)
+    classifier = Centroid(feats.n_classes, dim).fit(encoder.encode(feats.train_features), feats.y_train,
+                                                    epochs=cfg.hdc_epochs, margin=cfg.hdc_margin)
+    return encoder, classifier
+
+
+def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
+    feats = demo_features(cfg, log)
+    graph, tflite = feats.graph, to_tflite(feats.graph)
+    encoder, classifier = build_hdc(cfg, feats)
+    hv = encoder.encode(feats.features)
     hdc = classifier.classify(hv)
-    hdc_config = {"dim": cfg.hdc_dim, "seed": cfg.hdc_seed, "zero_point": emb_zp}
+    hdc_config = {"dim": cfg.hdc_dim, "seed": cfg.hdc_seed, "zero_point": feats.zero_point,
+                  "centre": None if encoder.centre is None else encoder.centre.tolist(),
+                  "scale": None if encoder.scale is None else encoder.scale.tolist()}
     sha = model_sha256(tflite, encoder.projection, classifier.prototypes, hdc_config)
     accuracy = {
-        "float": acc_float,
-        "int8": _accuracy(logits.reshape(len(x_test_q), -1).argmax(1), split.y_test),
-        "hdc_host": _accuracy(hdc[0], split.y_test),
+        "float": feats.acc_float,
+        "int8": _accuracy(feats.logits.argmax(1), feats.y_test),
+        "hdc_host": _accuracy(hdc[0], feats.y_test),
     }
-    return HostArtifacts(graph, tflite, encoder, classifier, x_test_q, split.y_test,
-                         features.reshape(len(x_test_q), -1), logits.reshape(len(x_test_q), -1), hv, hdc, sha, accuracy)
+    return HostArtifacts(graph, tflite, encoder, classifier, feats.x_test_q, feats.y_test,
+                         feats.features, feats.logits, hv, hdc, sha, accuracy)
 
 
 def write_artifacts(cfg: DemoConfig, art: HostArtifacts) -> Path:
@@ -101,8 +139,10 @@ def write_artifacts(cfg: DemoConfig, art: HostArtifacts) -> Path:
     model_dir = cfg.out_dir / "model"
     atomic_write_bytes(cfg.out_dir / "model.tflite", art.tflite)
     hdc_path = cfg.out_dir / "hdc.npz"
+    norm = {} if art.encoder.centre is None else {"centre": art.encoder.centre, "scale": art.encoder.scale}
     _save_npz(hdc_path, projection=art.encoder.projection, prototypes=art.classifier.prototypes,
-              dim=cfg.hdc_dim, seed=cfg.hdc_seed, zero_point=art.encoder.zero_point)
+              accumulators=art.classifier.accumulators, dim=cfg.hdc_dim, seed=cfg.hdc_seed,
+              zero_point=art.encoder.zero_point, **norm)
     write_firmware_sources(art.graph, art.encoder, art.classifier, model_dir, model_id(art.model_sha))
     write_manifest(model_dir, model_sha=art.model_sha, config=cfg.as_dict(), inputs={
         "model.tflite": sha256_bytes(art.tflite), "hdc.npz": sha256_bytes(hdc_path.read_bytes())})

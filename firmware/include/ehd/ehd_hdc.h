@@ -1,18 +1,44 @@
 /*
- * Binary hyperdimensional classification: sign random projection of the int8
- * embedding, then Hamming distance to one bit-packed prototype per class.
- * Bit i of a hypervector is bit (i & 31) of uint32 word (i >> 5). See docs/hdc.md.
+ * Binary hyperdimensional classification of the int8 embedding (docs/hdc.md):
+ * an encoder (sign random projection or ID-level) turns the features into a
+ * D-bit hypervector, then the Hamming distance to the class prototypes picks
+ * the label. Bit i of a hypervector is bit (i & 31) of uint32 word (i >> 5).
+ *
+ * Every encoder first centres and scales the features in int32:
+ *     c_i = (x_i - centre_i) * scale_i
+ * (centre_i = feature_zero_point and scale_i = 1 when the tables are NULL).
  */
 #ifndef EHD_HDC_H
 #define EHD_HDC_H
 
 #include "ehd_types.h"
 
+typedef enum {
+    EHD_HDC_SIGN_PROJECTION = 0, /* bit j = sum_i (P_ji ? +c_i : -c_i) > 0 */
+    EHD_HDC_ID_LEVEL = 1,        /* bit j = majority_i(item_i XOR level[q(c_i)]) */
+} ehd_hdc_encoder;
+
+/* Largest per-feature scale: eight centred features sum to an int16 (8 * 255 * 15 < 2^15). */
+#define EHD_HDC_MAX_SCALE 15
+
 typedef struct {
+    ehd_hdc_encoder encoder;
     uint16_t dim;               /* D, a multiple of 32 */
     uint16_t n_features;        /* F, length of the int8 embedding */
-    int32_t feature_zero_point; /* embedding zero point; features are centred on it */
-    const uint32_t *projection; /* D rows x ceil(F/32) words; bit set = +1, clear = -1 */
+    int32_t feature_zero_point; /* centre of every feature when `centre` is NULL */
+    const int8_t *centre;       /* [F] fitted feature centres, or NULL */
+    const uint8_t *scale;       /* [F] fitted scales 0..EHD_HDC_MAX_SCALE, or NULL (all 1) */
+    /* Sign projection: D rows x ceil(F/32) words, bit set = +1; NULL: regenerated from `seed`. */
+    const uint32_t *projection;
+    uint32_t seed;
+    /* RAM of ehd_hdc_scratch_size() int16 values: the sign projection's per-byte partial sums
+     * (NULL: a bitwise loop, same bits, slower), the ID-level feature levels (required). */
+    int16_t *scratch;
+    /* ID-level: (F + 1) x D/32 item words (row F breaks majority ties), n_levels x D/32 level words. */
+    const uint32_t *items;
+    const uint32_t *levels;
+    uint16_t n_levels;
+    int32_t level_lo, level_hi; /* q(c) = (clamp(c, lo, hi) - lo) * n_levels / (hi - lo + 1) */
     uint16_t n_classes;
     const uint32_t *prototypes; /* n_classes x D/32 words */
 } ehd_hdc_model;
@@ -22,11 +48,28 @@ typedef struct {
     uint16_t confidence; /* second-best distance minus best distance */
 } ehd_hdc_result;
 
+/* int16 values of `scratch`: sign projection 4 x 256 per 32 features; ID-level one per feature. */
+static inline uint32_t ehd_hdc_scratch_size(ehd_hdc_encoder encoder, uint32_t n_features)
+{
+    return encoder == EHD_HDC_ID_LEVEL ? n_features : 1024u * ((n_features + 31u) / 32u);
+}
+
 /* hv must hold dim/32 words. */
 ehd_status ehd_hdc_encode(const ehd_hdc_model *hdc, const int8_t *features, uint32_t *hv);
 
 /* distances must hold n_classes entries. */
 ehd_status ehd_hdc_classify(const ehd_hdc_model *hdc, const uint32_t *hv, uint16_t *distances,
                             ehd_hdc_result *result);
+
+/* The xorshift32 generator every random HDC word comes from (docs/hdc.md); state != 0. */
+static inline uint32_t ehd_xorshift32(uint32_t *state)
+{
+    uint32_t s = *state;
+    s ^= s << 13;
+    s ^= s >> 17;
+    s ^= s << 5;
+    *state = s;
+    return s;
+}
 
 #endif /* EHD_HDC_H */

@@ -13,14 +13,10 @@ ehd_status ehd_hdc_classify(const ehd_hdc_model *hdc, const uint32_t *hv, uint16
     const uint32_t n_words = (uint32_t)hdc->dim / 32u;
     uint32_t best = UINT32_MAX, second = UINT32_MAX;
     uint16_t k, label = 0;
-    uint32_t w;
 
     for (k = 0; k < hdc->n_classes; k++) {
         const uint32_t *proto = hdc->prototypes + (uint32_t)k * n_words;
-        uint32_t d = 0;
-        for (w = 0; w < n_words; w++) {
-            d += ehd_popcount32(hv[w] ^ proto[w]);
-        }
+        const uint32_t d = ehd_hamming(hv, proto, n_words);
         distances[k] = (uint16_t)d;
         if (d < best) { /* strict: ties keep the lowest class index */
             second = best;

@@ -1,0 +1,125 @@
+/*
+ * Sign random projection (docs/hdc.md): bit j = acc_j > 0 with
+ * acc_j = sum_i (P_ji ? +c_i : -c_i).
+ *
+ * Fast path (hdc->scratch set), exact: the features are split in groups of 8
+ * and each group gets a 256-entry table of its negated contribution for every
+ * byte of projection bits, N_g[b] = -sum_{k<8} (bit k of b ? +c : -c). A row
+ * then costs one lookup per projection byte, and -acc_j = sum_g N_g[byte_g] is
+ * negative exactly when bit j is set, so the sign bit is the result bit.
+ * |N_g[b]| <= 8 * 255 * EHD_HDC_MAX_SCALE fits int16, so with the DSP
+ * extension two entries are built per SADD16.
+ */
+#include "ehd_hdc_internal.h"
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#include <string.h>
+#endif
+
+#define GROUP_ENTRIES 256u
+#define WORD_ENTRIES (4u * GROUP_ENTRIES) /* one table per projection byte of a row word */
+
+/* Tables of the 8 features base..base+7 (zero past F): N[b] = sum - 2 * (sum of c where bit set). */
+static void build_group_table(const ehd_hdc_model *hdc, const int8_t *x, uint32_t base, int16_t *t)
+{
+    int32_t c[8];
+    int32_t sum = 0;
+    for (uint32_t k = 0; k < 8u; k++) {
+        c[k] = base + k < hdc->n_features ? ehd_hdc_centred(hdc, x, base + k) : 0;
+        sum += c[k];
+    }
+    t[0] = (int16_t)sum;
+    t[1] = (int16_t)(sum - 2 * c[0]);
+    /* Doubling: entries with bit k set are the entries below 2^k plus -2 c_k. */
+    for (uint32_t k = 1; k < 8u; k++) {
+        const uint32_t half = 1u << k;
+        const int32_t step = -2 * c[k];
+#if defined(__ARM_FEATURE_DSP)
+        const int16x2_t step2 = (int16x2_t)(((uint32_t)step & 0xFFFFu) | ((uint32_t)step << 16));
+        for (uint32_t b = 0; b < half; b += 2u) {
+            int16x2_t pair; /* memcpy: two int16 entries as one word, without breaking aliasing rules */
+            memcpy(&pair, t + b, sizeof(pair));
+            pair = __sadd16(pair, step2);
+            memcpy(t + half + b, &pair, sizeof(pair));
+        }
+#else
+        for (uint32_t b = 0; b < half; b++) {
+            t[half + b] = (int16_t)(t[b] + step);
+        }
+#endif
+    }
+}
+
+/* -acc of one 32-feature word r of a row: one lookup per byte. */
+static inline int32_t row_word_sum(const int16_t *t, uint32_t r)
+{
+    return (int32_t)t[r & 0xFFu] + t[GROUP_ENTRIES + ((r >> 8) & 0xFFu)] +
+           t[2u * GROUP_ENTRIES + ((r >> 16) & 0xFFu)] + t[3u * GROUP_ENTRIES + (r >> 24)];
+}
+
+static void encode_tables(const ehd_hdc_model *hdc, const int8_t *x, uint32_t *hv)
+{
+    const uint32_t row_words = ((uint32_t)hdc->n_features + 31u) / 32u;
+    int16_t *t = hdc->scratch;
+    for (uint32_t g = 0; g < 4u * row_words; g++) {
+        build_group_table(hdc, x, 8u * g, t + g * GROUP_ENTRIES);
+    }
+    const uint32_t *row = hdc->projection;
+    uint32_t state = hdc->seed;
+    for (uint32_t w = 0; w < hdc->dim / 32u; w++) {
+        uint32_t bits = 0;
+        for (uint32_t b = 0; b < 32u; b++) {
+            int32_t neg_acc = 0;
+            for (uint32_t rw = 0; rw < row_words; rw++) {
+                const uint32_t r = row ? *row++ : ehd_xorshift32(&state);
+                neg_acc += row_word_sum(t + rw * WORD_ENTRIES, r);
+            }
+            /* Bit b enters at the top and is shifted down to its place by the later ones. */
+            bits = (bits >> 1) | ((uint32_t)neg_acc & 0x80000000u);
+        }
+        hv[w] = bits;
+    }
+}
+
+/* The definition, one feature at a time: no scratch, same bits. */
+static void encode_bitwise(const ehd_hdc_model *hdc, const int8_t *x, uint32_t *hv)
+{
+    const uint32_t row_words = ((uint32_t)hdc->n_features + 31u) / 32u;
+    int32_t total = 0;
+    for (uint32_t i = 0; i < hdc->n_features; i++) {
+        total += ehd_hdc_centred(hdc, x, i);
+    }
+    uint32_t state = hdc->seed;
+    for (uint32_t j = 0; j < hdc->dim; j++) {
+        /* acc = sum(+c where bit set) - sum(c where clear) = 2 * sum(c where set) - total. */
+        int32_t plus = 0;
+        for (uint32_t rw = 0; rw < row_words; rw++) {
+            const uint32_t r = hdc->projection ? hdc->projection[j * row_words + rw] : ehd_xorshift32(&state);
+            for (uint32_t k = 0; k < 32u && 32u * rw + k < hdc->n_features; k++) {
+                if ((r >> k) & 1u) {
+                    plus += ehd_hdc_centred(hdc, x, 32u * rw + k);
+                }
+            }
+        }
+        if (j % 32u == 0) {
+            hv[j / 32u] = 0;
+        }
+        if (2 * plus - total > 0) {
+            hv[j / 32u] |= 1u << (j % 32u);
+        }
+    }
+}
+
+ehd_status ehd_hdc_sign_projection(const ehd_hdc_model *hdc, const int8_t *features, uint32_t *hv)
+{
+    if (hdc->projection == 0 && hdc->seed == 0) {
+        return EHD_ERR_ARG; /* xorshift32 needs a nonzero seed */
+    }
+    if (hdc->scratch != 0) {
+        encode_tables(hdc, features, hv);
+    } else {
+        encode_bitwise(hdc, features, hv);
+    }
+    return EHD_OK;
+}
