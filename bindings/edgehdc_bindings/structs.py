@@ -132,6 +132,16 @@ class HdcEncoder(enum.IntEnum):
     ID_LEVEL = 1
 
 
+class HdcLearner(C.Structure):
+    _fields_ = [
+        ("accumulators", C.POINTER(C.c_int16)),
+        ("prototypes", C.POINTER(C.c_uint32)),
+        ("flash_accumulators", C.POINTER(C.c_int16)),
+        ("capacity", C.c_uint16), ("n_flashed", C.c_uint16), ("n_active", C.c_uint16),
+        ("ready", C.c_uint8),
+    ]
+
+
 class HdcModel(C.Structure):
     _fields_ = [
         ("encoder", C.c_int),
@@ -148,6 +158,7 @@ class HdcModel(C.Structure):
         ("level_lo", C.c_int32), ("level_hi", C.c_int32),
         ("n_classes", C.c_uint16),
         ("prototypes", C.POINTER(C.c_uint32)),
+        ("learner", C.POINTER(HdcLearner)),
     ]
 
 

@@ -21,6 +21,26 @@ typedef enum {
 /* Largest per-feature scale: eight centred features sum to an int16 (8 * 255 * 15 < 2^15). */
 #define EHD_HDC_MAX_SCALE 15
 
+/*
+ * On-device learning state, in RAM (docs/hdc.md, "On-device learning"). Class
+ * slots 0..n_active-1 are in use; the rest of the `capacity` slots are free
+ * and never win a search (distance 0xFFFF). Accumulators saturate at
+ * +-EHD_HDC_ACC_MAX; prototype bit j of slot k = accumulators[k][j] > 0.
+ * RAM: capacity x dim x 2 bytes of accumulators + capacity x dim / 8 of prototypes.
+ */
+typedef struct {
+    int16_t *accumulators;            /* capacity x dim */
+    uint32_t *prototypes;             /* capacity x dim/32 */
+    const int16_t *flash_accumulators; /* n_flashed x dim: the trained state a reset returns to */
+    uint16_t capacity;
+    uint16_t n_flashed;
+    uint16_t n_active;
+    uint8_t ready;                    /* 0 until the first use copies the flashed state */
+} ehd_hdc_learner;
+
+#define EHD_HDC_ACC_MAX 32767
+#define EHD_HDC_NO_CLASS 0xFFFFu /* distance reported for a free class slot */
+
 typedef struct {
     ehd_hdc_encoder encoder;
     uint16_t dim;               /* D, a multiple of 32 */
@@ -39,8 +59,9 @@ typedef struct {
     const uint32_t *levels;
     uint16_t n_levels;
     int32_t level_lo, level_hi; /* q(c) = (clamp(c, lo, hi) - lo) * n_levels / (hi - lo + 1) */
-    uint16_t n_classes;
-    const uint32_t *prototypes; /* n_classes x D/32 words */
+    uint16_t n_classes;         /* class slots (the learner's capacity when it has one) */
+    const uint32_t *prototypes; /* n_classes x D/32 words (free slots: zero) */
+    ehd_hdc_learner *learner;   /* NULL: the flashed prototypes, read-only */
 } ehd_hdc_model;
 
 typedef struct {
@@ -60,6 +81,26 @@ ehd_status ehd_hdc_encode(const ehd_hdc_model *hdc, const int8_t *features, uint
 /* distances must hold n_classes entries. */
 ehd_status ehd_hdc_classify(const ehd_hdc_model *hdc, const uint32_t *hv, uint16_t *distances,
                             ehd_hdc_result *result);
+
+/*
+ * On-device learning (each returns EHD_ERR_ARG without a learner, for a class
+ * outside the active slots, or a full class table). `saturated` counts the
+ * accumulator entries held at +-EHD_HDC_ACC_MAX by the update.
+ */
+/* Copies the flashed accumulators and prototypes into RAM (also done on first use). */
+ehd_status ehd_hdc_learn_reset(const ehd_hdc_model *hdc);
+/* Bundles hv into class `label`: accumulators += bipolar(hv), then re-binarizes it. */
+ehd_status ehd_hdc_learn_add(const ehd_hdc_model *hdc, const uint32_t *hv, uint16_t label, uint32_t *saturated);
+/* Perceptron update when the sample would be misclassified were its class `margin` bits further:
+ * label += bipolar(hv), nearest other class -= bipolar(hv). *updated = 1 if it updated. */
+ehd_status ehd_hdc_learn_online(const ehd_hdc_model *hdc, const uint32_t *hv, uint16_t label, uint16_t margin,
+                                uint32_t *updated, uint32_t *saturated);
+/* Activates the next free slot with zero accumulators; its index goes to *label. */
+ehd_status ehd_hdc_learn_new_class(const ehd_hdc_model *hdc, uint16_t *label);
+/* Replaces slot `label` (active, or the next free one) by `bits`: accumulators = bit ? +weight : -weight. */
+ehd_status ehd_hdc_learn_write(const ehd_hdc_model *hdc, uint16_t label, const uint32_t *bits, uint16_t weight);
+/* The prototypes the search uses: the learner's RAM copy, or the flashed ones. */
+const uint32_t *ehd_hdc_prototypes(const ehd_hdc_model *hdc);
 
 /* The xorshift32 generator every random HDC word comes from (docs/hdc.md); state != 0. */
 static inline uint32_t ehd_xorshift32(uint32_t *state)

@@ -12,6 +12,10 @@
  */
 #include "ehd_hdc_internal.h"
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the sign projection's fast path reads projection words as little-endian bytes"
+#endif
+
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
 #include <string.h>
@@ -58,12 +62,46 @@ static inline int32_t row_word_sum(const int16_t *t, uint32_t r)
            t[2u * GROUP_ENTRIES + ((r >> 16) & 0xFFu)] + t[3u * GROUP_ENTRIES + (r >> 24)];
 }
 
+/* Bit b of a word enters at the top and is shifted down to its place by the 31 - b later ones. */
+#define PUSH_BIT(bits, neg_acc) (((bits) >> 1) | ((uint32_t)(neg_acc) & 0x80000000u))
+
+/*
+ * The common case, F <= 32 with a stored projection: one row word per bit, four
+ * bits per pass. The four tables come in as separate pointers (and the function
+ * is not inlined) so the compiler keeps four base registers instead of adding
+ * 256/512/768 to every index.
+ */
+/* -acc of row word r = bytes b0..b3 (little-endian): byte loads need no shifting or masking. */
+#define NEG_ACC(b) ((int32_t)t0[(b)[0]] + t1[(b)[1]] + t2[(b)[2]] + t3[(b)[3]])
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void encode_stored_single_word(const uint8_t *row, const int16_t *t0, const int16_t *t1,
+                                      const int16_t *t2, const int16_t *t3, uint32_t *hv, uint32_t n_words)
+{
+    for (uint32_t w = 0; w < n_words; w++) {
+        uint32_t bits = 0;
+        for (uint32_t b = 0; b < 32u; b += 4u, row += 16) {
+            bits = PUSH_BIT(bits, NEG_ACC(row));
+            bits = PUSH_BIT(bits, NEG_ACC(row + 4));
+            bits = PUSH_BIT(bits, NEG_ACC(row + 8));
+            bits = PUSH_BIT(bits, NEG_ACC(row + 12));
+        }
+        hv[w] = bits;
+    }
+}
+
 static void encode_tables(const ehd_hdc_model *hdc, const int8_t *x, uint32_t *hv)
 {
     const uint32_t row_words = ((uint32_t)hdc->n_features + 31u) / 32u;
     int16_t *t = hdc->scratch;
     for (uint32_t g = 0; g < 4u * row_words; g++) {
         build_group_table(hdc, x, 8u * g, t + g * GROUP_ENTRIES);
+    }
+    if (row_words == 1u && hdc->projection != 0) {
+        encode_stored_single_word((const uint8_t *)hdc->projection, t, t + GROUP_ENTRIES, t + 2u * GROUP_ENTRIES,
+                                  t + 3u * GROUP_ENTRIES, hv, hdc->dim / 32u);
+        return;
     }
     const uint32_t *row = hdc->projection;
     uint32_t state = hdc->seed;
@@ -75,8 +113,7 @@ static void encode_tables(const ehd_hdc_model *hdc, const int8_t *x, uint32_t *h
                 const uint32_t r = row ? *row++ : ehd_xorshift32(&state);
                 neg_acc += row_word_sum(t + rw * WORD_ENTRIES, r);
             }
-            /* Bit b enters at the top and is shifted down to its place by the later ones. */
-            bits = (bits >> 1) | ((uint32_t)neg_acc & 0x80000000u);
+            bits = PUSH_BIT(bits, neg_acc);
         }
         hv[w] = bits;
     }

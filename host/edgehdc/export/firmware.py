@@ -26,7 +26,8 @@ def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id:
     """Writes ehd_generated.h/.c into out_dir; returns their paths.
 
     `graph.outputs[0]` is the embedding the HDC encoder reads; `encoder` is an
-    `edgehdc.hdc` encoder, `classifier` a fitted `edgehdc.hdc.Centroid`.
+    `edgehdc.hdc` encoder, `classifier` a fitted `edgehdc.hdc.Centroid` (or an
+    `edgehdc.hdc.Learner` for a device that learns).
     """
     if len(model_id) != 8:
         raise ValueError(f"model_id must be 8 bytes, got {len(model_id)}")
@@ -125,7 +126,7 @@ def _layer_params(graph: Graph, op: Op, name: str) -> str:
 def _hdc_source(encoder, classifier) -> str:
     from edgehdc.hdc.export import hdc_source
 
-    return hdc_source(encoder, classifier.prototypes)
+    return hdc_source(encoder, classifier)
 
 
 def _dims(shape) -> str:

@@ -14,9 +14,11 @@ from edgehdc.hdc.encoder import (
     level_hypervectors,
     projection_matrix,
 )
+from edgehdc.hdc.learn import NO_CLASS, Learner
 from edgehdc.hdc.random import DEFAULT_SEED, xorshift32
 
 __all__ = [
-    "ACC_MAX", "Centroid", "DEFAULT_SEED", "Encoder", "IdLevel", "SignProjection", "fit_normalization",
+    "ACC_MAX", "Centroid", "DEFAULT_SEED", "Encoder", "IdLevel", "Learner", "NO_CLASS", "SignProjection",
+    "fit_normalization",
     "level_hypervectors", "projection_matrix", "xorshift32",
 ]

@@ -47,7 +47,7 @@ class Centroid:
         hv, labels = self._check_hv(hv), self._check_labels(labels, len(hv))
         if margin < 0:
             raise ValueError(f"margin must be >= 0, got {margin}")
-        return online_update(self.accumulators, self.prototypes, hv, labels, margin)
+        return online_update(self.accumulators, self.prototypes, hv, labels, margin)[0]
 
     def fit(self, hv: np.ndarray, labels: np.ndarray, epochs: int = 0, margin: int = 0) -> "Centroid":
         """Prototypes from scratch by bundling, then `retrain` for `epochs`; every class needs a sample."""

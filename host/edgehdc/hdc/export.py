@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgehdc.hdc.encoder import Encoder, IdLevel
+from edgehdc.hdc.learn import Learner
 
 
 def scratch_size(encoder: Encoder) -> int:
@@ -18,16 +19,20 @@ def scratch_size(encoder: Encoder) -> int:
     return 1024 * ((encoder.n_features + 31) // 32)
 
 
-def hdc_source(encoder: Encoder, prototypes: np.ndarray, name: str = "ehd_generated_hdc",
-               scratch: bool = True) -> str:
+def hdc_source(encoder: Encoder, classifier, name: str = "ehd_generated_hdc", scratch: bool = True) -> str:
     """C source defining `const ehd_hdc_model <name>` with its tables (static, prefixed `hdc_`).
 
-    `scratch=False` leaves a sign projection without scratch RAM: the firmware's
-    bitwise loop (same bits, slower). A `SignProjection(stored=False)` is
-    regenerated on the device from its seed instead of stored.
+    `classifier` is a `Centroid` (or its prototypes, uint32 [K, D/32]), or a
+    `Learner`: then the device gets the learning state too (its flashed
+    accumulators, and RAM for `capacity` class slots). `scratch=False` leaves a
+    sign projection without scratch RAM: the firmware's bitwise loop (same
+    bits, slower). A `SignProjection(stored=False)` is regenerated on the
+    device from its seed instead of stored.
     """
     from edgehdc.export.firmware import _array  # the exporter's C array writer (imports this module)
 
+    learner = classifier if isinstance(classifier, Learner) else None
+    prototypes = learner.flash_prototypes if learner else getattr(classifier, "prototypes", classifier)
     prototypes = np.ascontiguousarray(prototypes, dtype=np.uint32)
     if prototypes.ndim != 2 or prototypes.shape[1] != encoder.dim // 32:
         raise ValueError(f"prototypes must be uint32 [K, {encoder.dim // 32}], got {prototypes.shape}")
@@ -59,6 +64,21 @@ def hdc_source(encoder: Encoder, prototypes: np.ndarray, name: str = "ehd_genera
         parts.append(f"static int32_t hdc_scratch[{(scratch_size(encoder) + 1) // 2}];\n")
         fields["scratch"] = "(int16_t *)hdc_scratch"
     parts.append(_array("uint32_t", "hdc_prototypes", prototypes))
+    if learner:
+        parts.append(_learner_source(learner, _array))
+        fields["learner"] = "&hdc_learner"
     body = "".join(f"    .{k} = {v},\n" for k, v in fields.items())
     parts.append(f"const ehd_hdc_model {name} = {{\n{body}}};\n")
     return "".join(parts)
+
+
+def _learner_source(learner: Learner, c_array) -> str:
+    """The flashed accumulators, the learner's RAM and its (mutable) ehd_hdc_learner."""
+    slots = learner.capacity * learner.dim
+    return (c_array("int16_t", "hdc_flash_accumulators", learner.flash_accumulators)
+            + f"static int16_t hdc_accumulators[{slots}];\n"
+            + f"static uint32_t hdc_ram_prototypes[{slots // 32}];\n"
+            + "static ehd_hdc_learner hdc_learner = {\n"
+            f"    .accumulators = hdc_accumulators,\n    .prototypes = hdc_ram_prototypes,\n"
+            f"    .flash_accumulators = hdc_flash_accumulators,\n    .capacity = {learner.capacity}u,\n"
+            f"    .n_flashed = {learner.n_flashed}u,\n}};\n")

@@ -304,23 +304,30 @@ def _binarize_row(acc, prototypes, k):
 
 @numba.njit(cache=True)
 def _accumulate(acc, k, hv, sign):
+    saturated = 0
     for j in range(acc.shape[1]):
         v = acc[k, j] + (sign if (hv[j >> 5] >> np.uint32(j & 31)) & np.uint32(1) else -sign)
-        acc[k, j] = min(max(v, -ACC_MAX), ACC_MAX)
+        if v > ACC_MAX or v < -ACC_MAX:
+            v = ACC_MAX if v > 0 else -ACC_MAX
+            saturated += 1
+        acc[k, j] = v
+    return saturated
 
 
 @numba.njit(cache=True)
 def _bundle(acc, prototypes, hv, labels):
+    saturated = 0
     for s in range(hv.shape[0]):
-        _accumulate(acc, labels[s], hv[s], 1)
+        saturated += _accumulate(acc, labels[s], hv[s], 1)
     for k in range(acc.shape[0]):
         _binarize_row(acc, prototypes, k)
+    return saturated
 
 
 @numba.njit(cache=True)
 def _online(acc, prototypes, hv, labels, margin):
     n_classes, words = prototypes.shape
-    updates = 0
+    updates, saturated = 0, 0
     for s in range(hv.shape[0]):
         t = labels[s]
         d_t = 0
@@ -338,26 +345,28 @@ def _online(acc, prototypes, hv, labels, margin):
         if other < 0:
             continue
         if d_t + margin > d_o or (d_t + margin == d_o and other < t):
-            _accumulate(acc, t, hv[s], 1)
-            _accumulate(acc, other, hv[s], -1)
+            saturated += _accumulate(acc, t, hv[s], 1)
+            saturated += _accumulate(acc, other, hv[s], -1)
             _binarize_row(acc, prototypes, t)
             _binarize_row(acc, prototypes, other)
             updates += 1
-    return updates
+    return updates, saturated
 
 
-def bundle(acc: np.ndarray, prototypes: np.ndarray, hv: np.ndarray, labels: np.ndarray) -> None:
+def bundle(acc: np.ndarray, prototypes: np.ndarray, hv: np.ndarray, labels: np.ndarray) -> int:
     """Adds each hypervector to its class accumulator, then re-binarizes every prototype (in place).
 
     Contract, sample by sample: acc[label, j] = clamp(acc[label, j] + (bit j ? +1 : -1),
     -ACC_MAX, ACC_MAX); afterwards prototype bit j of class k = acc[k, j] > 0.
+    Returns how many accumulator entries were held at the bound.
     """
-    _bundle(acc, prototypes, hv, labels)
+    return int(_bundle(acc, prototypes, hv, labels))
 
 
 def online_update(acc: np.ndarray, prototypes: np.ndarray, hv: np.ndarray, labels: np.ndarray,
-                  margin: int = 0) -> int:
-    """Perceptron updates on mistakes, sample by sample (in place); returns how many samples updated.
+                  margin: int = 0) -> tuple[int, int]:
+    """Perceptron updates on mistakes, sample by sample (in place); returns (samples that updated,
+    accumulator entries held at the bound).
 
     Contract: with t the label, o the nearest other class (lowest index on
     ties) and d the Hamming distances to the current prototypes, the sample
@@ -366,4 +375,5 @@ def online_update(acc: np.ndarray, prototypes: np.ndarray, hv: np.ndarray, label
     acc[t] += bipolar(hv), acc[o] -= bipolar(hv), both saturating at
     +-ACC_MAX, and prototypes t and o are re-binarized at once.
     """
-    return int(_online(acc, prototypes, hv, labels, np.int64(margin)))
+    updates, saturated = _online(acc, prototypes, hv, labels, np.int64(margin))
+    return int(updates), int(saturated)
