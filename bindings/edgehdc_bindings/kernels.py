@@ -145,6 +145,7 @@ def hdc_model(encoder, prototypes=None, *, scratch: bool = True) -> tuple[HdcMod
     arrays it points to (keep them alive while the struct is used). `scratch=False` gives the
     sign projection no scratch: the firmware's bitwise loop instead of its per-byte tables."""
     from edgehdc.hdc import IdLevel
+    from edgehdc.hdc.export import scratch_size
 
     if not 0 < encoder.dim <= 0xFFFF or encoder.dim % 32:
         raise ValueError(f"hypervector dimension must be a multiple of 32 in (0, 65535], got {encoder.dim}")
@@ -161,7 +162,7 @@ def hdc_model(encoder, prototypes=None, *, scratch: bool = True) -> tuple[HdcMod
         "projection": None if id_level or not encoder.stored else np.ascontiguousarray(encoder.projection),
         "items": np.ascontiguousarray(encoder.items) if id_level else None,
         "levels": np.ascontiguousarray(encoder.levels) if id_level else None,
-        "scratch": np.zeros(scratch_size(kind, encoder.n_features), np.int16) if scratch or id_level else None,
+        "scratch": np.zeros(scratch_size(encoder), np.int16) if scratch or id_level else None,
         "prototypes": prototypes,
     }
     model = HdcModel(
@@ -172,11 +173,6 @@ def hdc_model(encoder, prototypes=None, *, scratch: bool = True) -> tuple[HdcMod
         encoder.lo if id_level else 0, encoder.hi if id_level else 0,
         n_classes, ptr(prototypes, C.c_uint32))
     return model, list(keep.values())
-
-
-def scratch_size(kind: int, n_features: int) -> int:
-    """ehd_hdc_scratch_size: int16 values of scratch the encoder needs."""
-    return n_features if kind == HdcEncoder.ID_LEVEL else 1024 * ((n_features + 31) // 32)
 
 
 def hdc_encode(encoder, features, *, scratch: bool = True, lib=None) -> np.ndarray:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import track
 
 from edgehdc import verify
+from edgehdc.hdc import cli as hdc_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--samples", type=int, default=None, help="test images sent to the device (default: all)")
     demo.set_defaults(handler=_demo)
     verify.register(sub)
+    hdc_cli.register(sub)
     args = parser.parse_args(argv)
     return args.handler(args)
 

@@ -21,7 +21,7 @@ from edgehdc.export.firmware import write_firmware_sources
 from edgehdc.export.manifest import model_id, model_sha256, sha256_bytes, write_manifest
 from edgehdc.fileio import atomic_write_bytes
 from edgehdc.finetune import evaluate, fit
-from edgehdc.hdc import Centroid, SignProjection
+from edgehdc.hdc import Centroid, Encoder, IdLevel, SignProjection
 from edgehdc.kernels.interpreter import run as run_int8
 from edgehdc.parity import Parity
 from edgehdc.quant.ptq import quantize
@@ -38,6 +38,7 @@ class DemoConfig:
     epochs: int = 60
     hdc_dim: int = 2048
     hdc_seed: int = 0x5EED1234
+    hdc_encoder: str = "sign_projection"  # or "id_level" (docs/hdc.md)
     hdc_calibrate: bool = True  # centre and scale the embedding on the training split (docs/hdc.md)
     hdc_epochs: int = 10  # retraining passes after bundling
     hdc_margin: int = 64  # retraining margin, bits
@@ -54,7 +55,7 @@ class HostArtifacts:
 
     graph: object
     tflite: bytes
-    encoder: SignProjection
+    encoder: Encoder
     classifier: Centroid
     x_test_q: np.ndarray
     y_test: np.ndarray
@@ -103,11 +104,15 @@ def demo_features(cfg: DemoConfig, log=print) -> DemoFeatures:
                         int(graph.tensors[graph.outputs[0]].quant.zero_point[0]), len(split.class_names))
 
 
-def build_hdc(cfg: DemoConfig, feats: DemoFeatures, dim: int | None = None) -> tuple[SignProjection, Centroid]:
-    """The demo's HDC stage: sign projection calibrated on the training embeddings, prototypes
+def build_hdc(cfg: DemoConfig, feats: DemoFeatures, dim: int | None = None) -> tuple[Encoder, Centroid]:
+    """The demo's HDC stage: cfg.hdc_encoder calibrated on the training embeddings, prototypes
     bundled then retrained (cfg.hdc_epochs, cfg.hdc_margin)."""
     dim = dim or cfg.hdc_dim
-    encoder = SignProjection(feats.features.shape[1], dim=dim, seed=cfg.hdc_seed, zero_point=feats.zero_point)
+    encoders = {"sign_projection": SignProjection, "id_level": IdLevel}
+    if cfg.hdc_encoder not in encoders:
+        raise ValueError(f"hdc_encoder must be one of {sorted(encoders)}, got {cfg.hdc_encoder!r}")
+    encoder = encoders[cfg.hdc_encoder](feats.features.shape[1], dim=dim, seed=cfg.hdc_seed,
+                                        zero_point=feats.zero_point)
     if cfg.hdc_calibrate:
         encoder.calibrate(feats.train_features)
     classifier = Centroid(feats.n_classes, dim).fit(encoder.encode(feats.train_features), feats.y_train,
@@ -121,10 +126,11 @@ def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
     encoder, classifier = build_hdc(cfg, feats)
     hv = encoder.encode(feats.features)
     hdc = classifier.classify(hv)
-    hdc_config = {"dim": cfg.hdc_dim, "seed": cfg.hdc_seed, "zero_point": feats.zero_point,
+    hdc_config = {"encoder": cfg.hdc_encoder, "dim": cfg.hdc_dim, "seed": cfg.hdc_seed,
+                  "zero_point": feats.zero_point,
                   "centre": None if encoder.centre is None else encoder.centre.tolist(),
                   "scale": None if encoder.scale is None else encoder.scale.tolist()}
-    sha = model_sha256(tflite, encoder.projection, classifier.prototypes, hdc_config)
+    sha = model_sha256(tflite, encoder_digest_table(encoder), classifier.prototypes, hdc_config)
     accuracy = {
         "float": feats.acc_float,
         "int8": _accuracy(feats.logits.argmax(1), feats.y_test),
@@ -134,13 +140,18 @@ def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
                          feats.features, feats.logits, hv, hdc, sha, accuracy)
 
 
+def encoder_digest_table(encoder: Encoder) -> np.ndarray:
+    """The encoder's random tables as one array, for the manifest's model hash."""
+    return np.concatenate([t.reshape(-1) for t in encoder.tables().values()])
+
+
 def write_artifacts(cfg: DemoConfig, art: HostArtifacts) -> Path:
     """Writes model.tflite, hdc.npz, the firmware sources and the manifest; returns the model dir."""
     model_dir = cfg.out_dir / "model"
     atomic_write_bytes(cfg.out_dir / "model.tflite", art.tflite)
     hdc_path = cfg.out_dir / "hdc.npz"
     norm = {} if art.encoder.centre is None else {"centre": art.encoder.centre, "scale": art.encoder.scale}
-    _save_npz(hdc_path, projection=art.encoder.projection, prototypes=art.classifier.prototypes,
+    _save_npz(hdc_path, **art.encoder.tables(), prototypes=art.classifier.prototypes,
               accumulators=art.classifier.accumulators, dim=cfg.hdc_dim, seed=cfg.hdc_seed,
               zero_point=art.encoder.zero_point, **norm)
     write_firmware_sources(art.graph, art.encoder, art.classifier, model_dir, model_id(art.model_sha))

@@ -24,7 +24,11 @@
 #define GROUP_ENTRIES 256u
 #define WORD_ENTRIES (4u * GROUP_ENTRIES) /* one table per projection byte of a row word */
 
-/* Tables of the 8 features base..base+7 (zero past F): N[b] = sum - 2 * (sum of c where bit set). */
+/*
+ * Table of the 8 features base..base+7 (zero past F): N[b] = sum - 2 * (sum of c where bit set).
+ * N[16h + l] = lo[l] + hi[h], with lo over bits 0..3 (and the sum) and hi over bits 4..7, so
+ * the 256 entries cost one add each (two per SADD16 on cores with the DSP extension).
+ */
 static void build_group_table(const ehd_hdc_model *hdc, const int8_t *x, uint32_t base, int16_t *t)
 {
     int32_t c[8];
@@ -33,26 +37,46 @@ static void build_group_table(const ehd_hdc_model *hdc, const int8_t *x, uint32_
         c[k] = base + k < hdc->n_features ? ehd_hdc_centred(hdc, x, base + k) : 0;
         sum += c[k];
     }
-    t[0] = (int16_t)sum;
-    t[1] = (int16_t)(sum - 2 * c[0]);
-    /* Doubling: entries with bit k set are the entries below 2^k plus -2 c_k. */
-    for (uint32_t k = 1; k < 8u; k++) {
-        const uint32_t half = 1u << k;
-        const int32_t step = -2 * c[k];
-#if defined(__ARM_FEATURE_DSP)
-        const int16x2_t step2 = (int16x2_t)(((uint32_t)step & 0xFFFFu) | ((uint32_t)step << 16));
-        for (uint32_t b = 0; b < half; b += 2u) {
-            int16x2_t pair; /* memcpy: two int16 entries as one word, without breaking aliasing rules */
-            memcpy(&pair, t + b, sizeof(pair));
-            pair = __sadd16(pair, step2);
-            memcpy(t + half + b, &pair, sizeof(pair));
+    int32_t lo[16], hi[16];
+    lo[0] = sum;
+    hi[0] = 0;
+    for (uint32_t k = 0; k < 4u; k++) { /* doubling: entries with bit k set = entries below 2^k - 2 c_k */
+        for (uint32_t b = 0; b < (1u << k); b++) {
+            lo[(1u << k) + b] = lo[b] - 2 * c[k];
+            hi[(1u << k) + b] = hi[b] - 2 * c[4u + k];
         }
-#else
-        for (uint32_t b = 0; b < half; b++) {
-            t[half + b] = (int16_t)(t[b] + step);
-        }
-#endif
     }
+#if defined(__ARM_FEATURE_DSP)
+    /* lo as int16 pairs (entry 2i low, 2i + 1 high), kept in registers across the 16 rows. */
+#define LO_PAIR(i) ((int16x2_t)(((uint32_t)lo[2 * (i)] & 0xFFFFu) | ((uint32_t)lo[2 * (i) + 1] << 16)))
+    const int16x2_t p0 = LO_PAIR(0), p1 = LO_PAIR(1), p2 = LO_PAIR(2), p3 = LO_PAIR(3);
+    const int16x2_t p4 = LO_PAIR(4), p5 = LO_PAIR(5), p6 = LO_PAIR(6), p7 = LO_PAIR(7);
+#undef LO_PAIR
+    for (uint32_t h = 0; h < 16u; h++, t += 16) {
+        const int16x2_t step = (int16x2_t)(((uint32_t)hi[h] & 0xFFFFu) * 0x00010001u);
+        /* memcpy of one word: a plain store, without breaking the int16 aliasing rules */
+#define PUT_PAIR(i, p)                          \
+    do {                                        \
+        const int16x2_t v = __sadd16((p), step); \
+        memcpy(t + 2 * (i), &v, sizeof(v));     \
+    } while (0)
+        PUT_PAIR(0, p0);
+        PUT_PAIR(1, p1);
+        PUT_PAIR(2, p2);
+        PUT_PAIR(3, p3);
+        PUT_PAIR(4, p4);
+        PUT_PAIR(5, p5);
+        PUT_PAIR(6, p6);
+        PUT_PAIR(7, p7);
+#undef PUT_PAIR
+    }
+#else
+    for (uint32_t h = 0; h < 16u; h++) {
+        for (uint32_t l = 0; l < 16u; l++) {
+            t[16u * h + l] = (int16_t)(lo[l] + hi[h]);
+        }
+    }
+#endif
 }
 
 /* -acc of one 32-feature word r of a row: one lookup per byte. */

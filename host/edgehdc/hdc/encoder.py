@@ -103,6 +103,10 @@ class Encoder:
 
     __call__ = encode
 
+    def tables(self) -> dict[str, np.ndarray]:
+        """The random uint32 tables that define the encoding, by name (what hdc.npz stores)."""
+        raise NotImplementedError
+
     def _norm(self) -> tuple[np.ndarray, np.ndarray]:
         return norm_tables(self.n_features, self.zero_point, self.centre, self.scale)
 
@@ -125,6 +129,9 @@ class SignProjection(Encoder):
         super().__init__(n_features, dim, seed, zero_point)
         self.stored = stored
         self.projection = projection_matrix(n_features, dim, seed)
+
+    def tables(self) -> dict[str, np.ndarray]:
+        return {"projection": self.projection}
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
         return sign_projection_encode(x, self.projection, *self._norm())
@@ -180,6 +187,9 @@ class IdLevel(Encoder):
         self.lo, self.hi = (int(v) for v in np.percentile(c, [percentile, 100 - percentile], method="nearest"))
         self.hi = max(self.hi, self.lo)
         return self
+
+    def tables(self) -> dict[str, np.ndarray]:
+        return {"items": self.items, "levels": self.levels}
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
         return id_level_encode(x, *self._norm(), self.lo, self.hi, self.items, self.levels)
