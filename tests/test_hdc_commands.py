@@ -25,8 +25,9 @@ def test_sweep_measures_every_dimension_on_the_device(tmp_path):
     for dim, r in rows.items():
         assert r["prototype_bytes"] == 10 * dim // 8 and r["encoder_bytes"] == 4 * dim
         assert r["device_mismatches"] == 0 and 0.5 < r["accuracy"] <= 1
-    # Encoding costs about the same per bit; the search grows with D.
-    assert 1.7 < rows[1024]["encode_instructions"] / rows[512]["encode_instructions"] < 2.3
+    # The rows cost the same per bit on top of a fixed table build (about 3.6 k): doubling D costs
+    # about 1.66x; the search grows with D too.
+    assert 1.4 < rows[1024]["encode_instructions"] / rows[512]["encode_instructions"] < 2.0
     assert rows[1024]["search_instructions"] > rows[512]["search_instructions"]
     assert json.loads((tmp_path / "sweep.json").read_text())["rows"] == result["rows"]
     assert (tmp_path / "sweep.png").stat().st_size > 1000 and "| 1024 |" in (tmp_path / "sweep.md").read_text()
