@@ -15,6 +15,7 @@ except ImportError:  # an editable install made before bindings/ existed does no
 
 from edgehdc import kernels as nb
 from edgehdc.hdc import Centroid, SignProjection
+from edgehdc.hdc.export import hdc_source
 from edgehdc.kernels.hdc import hdc_encode
 from edgehdc.quant.arith import ConvParams, FullyConnectedParams, PoolParams
 from edgehdc_bindings import structs as S
@@ -158,7 +159,7 @@ def test_hdc_matches_numba(n_features, dim, zp):
     rng = np.random.default_rng(n_features)
     x = _int8(rng, (8, n_features))
     enc = SignProjection(n_features, dim=dim, zero_point=zp)
-    hv = fw.hdc_encode(x, zp, enc.projection)
+    hv = fw.hdc_encode(enc, x)
     np.testing.assert_array_equal(hv, hdc_encode(x, zp, enc.projection))
     labels = np.arange(8) % 3
     model = Centroid(3, dim).fit(hv, labels)
@@ -343,10 +344,7 @@ def write_generated_model(folder, shapes, zps, layers, enc, prototypes):
     src.append(f"static const ehd_tensor tensors[] = {{{', '.join(tensors)}}};\n")
     src.append(f"const ehd_model ehd_generated_model = {{layers, {len(layers)}, tensors, {len(shapes)}, "
                f"0, {len(shapes) - 1}, {int(offsets[-1])}u, {{1, 2, 3, 4, 5, 6, 7, 8}}}};\n")
-    src.append(_c_array("uint32_t", "projection", enc.projection))
-    src.append(_c_array("uint32_t", "prototypes", prototypes))
-    src.append(f"const ehd_hdc_model ehd_generated_hdc = {{{enc.dim}, {enc.n_features}, {enc.zero_point}, "
-               f"projection, {prototypes.shape[0]}, prototypes}};\n")
+    src.append(hdc_source(enc, prototypes))
     (folder / "model.c").write_text("".join(src))
     return folder / "model.c"
 

@@ -131,8 +131,11 @@ def test_python_constants_match_firmware_header():
     assert d["EHD_PROTO_VERSION"] == p.PROTOCOL_VERSION
     assert d["EHD_PROTO_MAX_BODY"] == p.MAX_BODY
     assert d["EHD_PROTO_REPLY"] == p.REPLY
+    hdc_types = {k for k, v in d.items() if k.startswith("EHD_PROTO_") and 0x10 <= v <= 0x1F
+                 and not k.startswith("EHD_PROTO_ERR_")}  # the HDC messages (ehd_learn.c)
     assert {t.name: t.value for t in p.MsgType} == {k[10:]: v for k, v in d.items()
-                                                    if k in ("EHD_PROTO_INFO", "EHD_PROTO_INFER", "EHD_PROTO_ERROR")}
+                                                    if k in {"EHD_PROTO_INFO", "EHD_PROTO_INFER", "EHD_PROTO_ERROR"}
+                                                    | hdc_types}
     assert {e.name: e.value for e in p.ErrorCode} == {k[14:]: v for k, v in d.items() if k.startswith("EHD_PROTO_ERR_")}
     assert {b.name: b.value for b in p.Backend} == {k[12:]: v for k, v in d.items() if k.startswith("EHD_BACKEND_")}
 
@@ -431,3 +434,20 @@ def test_service_answers_every_bad_frame_once(service):
     assert errors == [("BAD_CRC", 0), ("UNKNOWN_TYPE", 2), ("BAD_LENGTH", 3), ("BAD_FRAME", 0),
                       ("FRAME_TOO_LONG", 0), ("BAD_VERSION", 4)]
     assert (replies[-1].type, replies[-1].seq) == (0x81, 5)
+
+
+def test_service_hdc_messages_without_a_learner(service):
+    send, graph, encoder, classifier = service
+    features = np.random.default_rng(4).integers(-128, 128, 12).astype(np.int8)
+    (reply,) = send(p.frame(p.encode_packet(p.MsgType.HDC_CLASSIFY, 6, features.tobytes())))
+    info = p.InfoReply.from_body(send(p.frame(p.encode_packet(p.MsgType.INFO, 7)))[0].body)
+    r = p.ClassifyReply.from_body(reply.body, info)
+    labels, confidence, distances = classifier.classify(encoder.encode(features[None]))
+    np.testing.assert_array_equal(r.hv, encoder.encode(features))
+    np.testing.assert_array_equal(r.distances, distances[0])
+    assert (r.label, r.confidence, r.ticks_encode, r.ticks_search) == (labels[0], confidence[0], 7, 7)
+    for msg in (p.MsgType.LEARN_INFO, p.MsgType.LEARN_RESET, p.MsgType.LEARN_ADD):
+        (reply,) = send(p.frame(p.encode_packet(msg, 8)))
+        assert p.DeviceError.from_packet(reply).name == "LEARN_DISABLED"
+    (reply,) = send(p.frame(p.encode_packet(0x1F, 9)))  # reserved for HDC, not used yet
+    assert p.DeviceError.from_packet(reply).name == "UNKNOWN_TYPE"

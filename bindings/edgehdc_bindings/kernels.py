@@ -14,8 +14,8 @@ import numpy as np
 from edgehdc.export.layer_params import pad_fields, rescale_fields
 from edgehdc_bindings.build import build_library
 from edgehdc_bindings.structs import (
-    AddParams, ConvParams, Dims, FcParams, HdcModel, HdcResult, MeanParams, Offsets, PadParams,
-    PoolParams, QuantizeParams, RescaleParams, SoftmaxParams, check, declare, ptr,
+    AddParams, ConvParams, Dims, FcParams, HdcEncoder, HdcModel, HdcResult, MeanParams, Offsets,
+    PadParams, PoolParams, QuantizeParams, RescaleParams, SoftmaxParams, check, declare, ptr,
 )
 
 _default: C.CDLL | None = None
@@ -249,32 +249,51 @@ def dequantize_s8_f32(x, p, *, lib=None) -> np.ndarray:
     return _unary("ehd_dequantize_wrapper_s8_f32", params, x, out, C.c_int8, C.c_float, lib)
 
 
-def _hdc_model(dim: int, n_features: int, zero_point: int, projection, prototypes) -> HdcModel:
-    if not 0 < dim <= 0xFFFF or dim % 32:
-        raise ValueError(f"hypervector dimension must be a multiple of 32 in (0, 65535], got {dim}")
-    if not 0 <= n_features <= 0xFFFF:
-        raise ValueError(f"n_features must fit in 16 bits, got {n_features}")
+def hdc_model(encoder, prototypes=None, *, scratch: bool = True) -> tuple[HdcModel, list]:
+    """The ehd_hdc_model of an `edgehdc.hdc` encoder (and prototypes uint32 [K, D/32]), plus the
+    arrays it points to (keep them alive while the struct is used). `scratch=False` gives the
+    sign projection no scratch: the firmware's bitwise loop instead of its per-byte tables."""
+    from edgehdc.hdc import IdLevel
+    from edgehdc.hdc.export import scratch_size
+
+    if not 0 < encoder.dim <= 0xFFFF or encoder.dim % 32:
+        raise ValueError(f"hypervector dimension must be a multiple of 32 in (0, 65535], got {encoder.dim}")
+    if prototypes is not None:
+        prototypes = _array(prototypes, np.uint32, 2, "prototypes")
     n_classes = 0 if prototypes is None else prototypes.shape[0]
     if n_classes > 0xFFFF:
         raise ValueError(f"at most 65535 classes, got {n_classes}")
-    return HdcModel(dim, n_features, int(zero_point), ptr(projection, C.c_uint32), n_classes,
-                    ptr(prototypes, C.c_uint32))
+    id_level = isinstance(encoder, IdLevel)
+    kind = HdcEncoder.ID_LEVEL if id_level else HdcEncoder.SIGN_PROJECTION
+    keep = {
+        "centre": None if encoder.centre is None else np.ascontiguousarray(encoder.centre, np.int8),
+        "scale": None if encoder.scale is None else np.ascontiguousarray(encoder.scale, np.uint8),
+        "projection": None if id_level or not encoder.stored else np.ascontiguousarray(encoder.projection),
+        "items": np.ascontiguousarray(encoder.items) if id_level else None,
+        "levels": np.ascontiguousarray(encoder.levels) if id_level else None,
+        "scratch": np.zeros(scratch_size(encoder), np.int16) if scratch or id_level else None,
+        "prototypes": prototypes,
+    }
+    model = HdcModel(
+        int(kind), encoder.dim, encoder.n_features, int(encoder.zero_point),
+        ptr(keep["centre"], C.c_int8), ptr(keep["scale"], C.c_uint8), ptr(keep["projection"], C.c_uint32),
+        encoder.seed, ptr(keep["scratch"], C.c_int16), ptr(keep["items"], C.c_uint32),
+        ptr(keep["levels"], C.c_uint32), encoder.n_levels if id_level else 0,
+        encoder.lo if id_level else 0, encoder.hi if id_level else 0,
+        n_classes, ptr(prototypes, C.c_uint32))
+    return model, list(keep.values())
 
 
-def hdc_encode(features, zero_point: int, projection, *, lib=None) -> np.ndarray:
-    """ehd_hdc_encode on each row: features int8 [N,F], projection uint32 [D, ceil(F/32)]
+def hdc_encode(encoder, features, *, scratch: bool = True, lib=None) -> np.ndarray:
+    """ehd_hdc_encode on each row: an `edgehdc.hdc` encoder, features int8 [N,F]
     -> hypervectors uint32 [N, D/32]."""
     lib = _lib(lib)
     features = _array(features, np.int8, 2, "features")
-    projection = _array(projection, np.uint32, 2, "projection")
-    n, f = features.shape
-    if projection.shape[1] != (f + 31) // 32:
-        raise ValueError(f"projection has {projection.shape[1]} words per row, {f} features need {(f + 31) // 32}")
-    if not -128 <= zero_point <= 127:
-        raise ValueError(f"zero point must be an int8 value, got {zero_point}")
-    model = _hdc_model(projection.shape[0], f, zero_point, projection, None)
-    hv = np.zeros((n, projection.shape[0] // 32), np.uint32)
-    for i in range(n):
+    if features.shape[1] != encoder.n_features:
+        raise ValueError(f"features must be [N, {encoder.n_features}], got {features.shape}")
+    model, _keep = hdc_model(encoder, scratch=scratch)
+    hv = np.zeros((features.shape[0], encoder.dim // 32), np.uint32)
+    for i in range(features.shape[0]):
         check("ehd_hdc_encode", lib.ehd_hdc_encode(C.byref(model), ptr(features[i], C.c_int8),
                                                    ptr(hv[i], C.c_uint32)))
     return hv
@@ -288,7 +307,7 @@ def hdc_classify(hv, prototypes, *, lib=None) -> tuple[np.ndarray, np.ndarray, n
     prototypes = _array(prototypes, np.uint32, 2, "prototypes")
     if hv.shape[1] != prototypes.shape[1]:
         raise ValueError(f"hv has {hv.shape[1]} words, prototypes have {prototypes.shape[1]}")
-    model = _hdc_model(32 * hv.shape[1], 0, 0, None, prototypes)
+    model = HdcModel(dim=32 * hv.shape[1], n_classes=prototypes.shape[0], prototypes=ptr(prototypes, C.c_uint32))
     n, k = hv.shape[0], prototypes.shape[0]
     labels, confidence = np.empty(n, np.uint16), np.empty(n, np.uint16)
     distances = np.empty((n, k), np.uint16)

@@ -169,13 +169,40 @@ class Model(C.Structure):
     ]
 
 
+class HdcEncoder(enum.IntEnum):
+    """ehd_hdc_encoder (ehd_hdc.h)."""
+
+    SIGN_PROJECTION = 0
+    ID_LEVEL = 1
+
+
+class HdcLearner(C.Structure):
+    _fields_ = [
+        ("accumulators", C.POINTER(C.c_int16)),
+        ("prototypes", C.POINTER(C.c_uint32)),
+        ("flash_accumulators", C.POINTER(C.c_int16)),
+        ("capacity", C.c_uint16), ("n_flashed", C.c_uint16), ("n_active", C.c_uint16),
+        ("ready", C.c_uint8),
+    ]
+
+
 class HdcModel(C.Structure):
     _fields_ = [
+        ("encoder", C.c_int),
         ("dim", C.c_uint16), ("n_features", C.c_uint16),
         ("feature_zero_point", C.c_int32),
+        ("centre", C.POINTER(C.c_int8)),
+        ("scale", C.POINTER(C.c_uint8)),
         ("projection", C.POINTER(C.c_uint32)),
+        ("seed", C.c_uint32),
+        ("scratch", C.POINTER(C.c_int16)),
+        ("items", C.POINTER(C.c_uint32)),
+        ("levels", C.POINTER(C.c_uint32)),
+        ("n_levels", C.c_uint16),
+        ("level_lo", C.c_int32), ("level_hi", C.c_int32),
         ("n_classes", C.c_uint16),
         ("prototypes", C.POINTER(C.c_uint32)),
+        ("learner", C.POINTER(HdcLearner)),
     ]
 
 

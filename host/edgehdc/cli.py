@@ -12,6 +12,7 @@ from rich.progress import track
 from edgehdc import verify
 from edgehdc.finetune import cli as finetune_cli
 from edgehdc.device.emulator import BACKENDS
+from edgehdc.hdc import cli as hdc_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(handler=_demo)
     verify.register(sub)
     finetune_cli.register(sub)
+    hdc_cli.register(sub)
     args = parser.parse_args(argv)
     return args.handler(args)
 

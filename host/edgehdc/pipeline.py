@@ -21,7 +21,7 @@ from edgehdc.export.firmware import write_firmware_sources
 from edgehdc.export.manifest import model_id, model_sha256, sha256_bytes, write_manifest
 from edgehdc.fileio import atomic_write_bytes
 from edgehdc.finetune import evaluate, fit
-from edgehdc.hdc import Centroid, SignProjection
+from edgehdc.hdc import Centroid, Encoder, IdLevel, SignProjection
 from edgehdc.kernels.interpreter import run as run_int8
 from edgehdc.parity import Parity
 from edgehdc.quant.ptq import quantize
@@ -40,6 +40,10 @@ class DemoConfig:
     epochs: int = 60
     hdc_dim: int = 2048
     hdc_seed: int = 0x5EED1234
+    hdc_encoder: str = "sign_projection"  # or "id_level" (docs/hdc.md)
+    hdc_calibrate: bool = True  # centre and scale the embedding on the training split (docs/hdc.md)
+    hdc_epochs: int = 10  # retraining passes after bundling
+    hdc_margin: int = 64  # retraining margin, bits
     seed: int = 0
     device_samples: int | None = None  # None: the whole test split
     board: str = "qemu_m4"  # emulated platformio.ini environment: qemu_m4, qemu_m7, qemu_m55
@@ -55,7 +59,7 @@ class HostArtifacts:
 
     graph: object
     tflite: bytes
-    encoder: SignProjection
+    encoder: Encoder
     classifier: Centroid
     x_test_q: np.ndarray
     y_test: np.ndarray
@@ -67,11 +71,29 @@ class HostArtifacts:
     accuracy: dict = field(default_factory=dict)
 
 
-def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
+@dataclass
+class DemoFeatures:
+    """The trained and quantized model with its int8 embeddings: what the HDC stage starts from."""
+
+    graph: object
+    acc_float: float
+    x_test_q: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    train_features: np.ndarray  # int8 [N_train, F]
+    features: np.ndarray  # int8 [N_test, F]
+    logits: np.ndarray  # int8 [N_test, n_classes]
+    zero_point: int  # of the embedding
+    n_classes: int
+
+
+def train_model(cfg: DemoConfig, log=print):
+    """(model, split): cfg.model_path's fine-tuned model and its data, else cfg.model trained on
+    cfg.dataset (deterministic for a config)."""
     if cfg.model_path is not None:
         net, split = load_finetuned(cfg.model_path)
         log(f"fine-tuned model {cfg.model_path}: {len(split.class_names)} classes, input {split.sample_shape}")
-        return host_artifacts(net, split, cfg)
+        return net, split
     series = cfg.dataset != "digits"
     split = load_dataset(cfg.dataset) if series else load_digits(size=cfg.image_size, seed=cfg.seed)
     name = "tinycnn1d" if series and cfg.model == "tinycnn" else cfg.model
@@ -80,7 +102,7 @@ def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
     net = models.create(name, num_classes=len(split.class_names), embedding_dim=cfg.embedding_dim, **kw)
     log(f"training {name} on {cfg.dataset} {split.x_train.shape[1:]} for {cfg.epochs} epochs")
     fit(net, split, epochs=cfg.epochs, seed=cfg.seed, max_shift=0 if series else 1)
-    return host_artifacts(net, split, cfg)
+    return net, split
 
 
 def load_finetuned(path: Path):
@@ -99,37 +121,69 @@ def load_finetuned(path: Path):
     return net, split
 
 
-def host_artifacts(net: torch.nn.Module, split, cfg: DemoConfig) -> HostArtifacts:
-    """int8 graph, HDC encoder and prototypes of a trained model on a split: everything the device is checked against."""
+def model_features(net: torch.nn.Module, split) -> DemoFeatures:
+    """Quantizes a trained model and runs its int8 graph (the Numba mirror) on both splits."""
     from edgehdc.models.heads import num_outputs
 
     if num_outputs(net.head) != split.num_classes:
         raise ValueError(f"the model predicts {num_outputs(net.head)} classes, the data has {split.num_classes}")
     acc_float = evaluate(net, split.x_test, split.y_test)
-
     graph = quantize(net, split.x_train)
-    tflite = to_tflite(graph)
     in_q = graph.tensors[graph.inputs[0]].quant
     x_train_q = quantize_input(split.x_train, float(in_q.scale[0]), int(in_q.zero_point[0]))
     x_test_q = quantize_input(split.x_test, float(in_q.scale[0]), int(in_q.zero_point[0]))
     train_features, _ = run_int8(graph, x_train_q)
     features, logits = run_int8(graph, x_test_q)
+    return DemoFeatures(graph, acc_float, x_test_q, split.y_train, split.y_test,
+                        train_features.reshape(len(x_train_q), -1), features.reshape(len(x_test_q), -1),
+                        logits.reshape(len(x_test_q), -1),
+                        int(graph.tensors[graph.outputs[0]].quant.zero_point[0]), len(split.class_names))
 
-    emb_zp = int(graph.tensors[graph.outputs[0]].quant.zero_point[0])
-    encoder = SignProjection(features.shape[-1], dim=cfg.hdc_dim, seed=cfg.hdc_seed, zero_point=emb_zp)
-    classifier = Centroid(len(split.class_names), cfg.hdc_dim)
-    classifier.fit(encoder.encode(train_features.reshape(len(x_train_q), -1)), split.y_train)
-    hv = encoder.encode(features.reshape(len(x_test_q), -1))
+
+def demo_features(cfg: DemoConfig, log=print) -> DemoFeatures:
+    """Trains (or loads), quantizes and runs the demo model on both splits."""
+    return model_features(*train_model(cfg, log))
+
+
+def build_hdc(cfg: DemoConfig, feats: DemoFeatures, dim: int | None = None) -> tuple[Encoder, Centroid]:
+    """The demo's HDC stage: cfg.hdc_encoder calibrated on the training embeddings, prototypes
+    bundled then retrained (cfg.hdc_epochs, cfg.hdc_margin)."""
+    dim = dim or cfg.hdc_dim
+    encoders = {"sign_projection": SignProjection, "id_level": IdLevel}
+    if cfg.hdc_encoder not in encoders:
+        raise ValueError(f"hdc_encoder must be one of {sorted(encoders)}, got {cfg.hdc_encoder!r}")
+    encoder = encoders[cfg.hdc_encoder](feats.features.shape[1], dim=dim, seed=cfg.hdc_seed,
+                                        zero_point=feats.zero_point)
+    if cfg.hdc_calibrate:
+        encoder.calibrate(feats.train_features)
+    classifier = Centroid(feats.n_classes, dim).fit(encoder.encode(feats.train_features), feats.y_train,
+                                                    epochs=cfg.hdc_epochs, margin=cfg.hdc_margin)
+    return encoder, classifier
+
+
+def build_host_artifacts(cfg: DemoConfig, log=print) -> HostArtifacts:
+    feats = demo_features(cfg, log)
+    graph, tflite = feats.graph, to_tflite(feats.graph)
+    encoder, classifier = build_hdc(cfg, feats)
+    hv = encoder.encode(feats.features)
     hdc = classifier.classify(hv)
-    hdc_config = {"dim": cfg.hdc_dim, "seed": cfg.hdc_seed, "zero_point": emb_zp}
-    sha = model_sha256(tflite, encoder.projection, classifier.prototypes, hdc_config)
+    hdc_config = {"encoder": cfg.hdc_encoder, "dim": cfg.hdc_dim, "seed": cfg.hdc_seed,
+                  "zero_point": feats.zero_point,
+                  "centre": None if encoder.centre is None else encoder.centre.tolist(),
+                  "scale": None if encoder.scale is None else encoder.scale.tolist()}
+    sha = model_sha256(tflite, encoder_digest_table(encoder), classifier.prototypes, hdc_config)
     accuracy = {
-        "float": acc_float,
-        "int8": _accuracy(logits.reshape(len(x_test_q), -1).argmax(1), split.y_test),
-        "hdc_host": _accuracy(hdc[0], split.y_test),
+        "float": feats.acc_float,
+        "int8": _accuracy(feats.logits.argmax(1), feats.y_test),
+        "hdc_host": _accuracy(hdc[0], feats.y_test),
     }
-    return HostArtifacts(graph, tflite, encoder, classifier, x_test_q, split.y_test,
-                         features.reshape(len(x_test_q), -1), logits.reshape(len(x_test_q), -1), hv, hdc, sha, accuracy)
+    return HostArtifacts(graph, tflite, encoder, classifier, feats.x_test_q, feats.y_test,
+                         feats.features, feats.logits, hv, hdc, sha, accuracy)
+
+
+def encoder_digest_table(encoder: Encoder) -> np.ndarray:
+    """The encoder's random tables as one array, for the manifest's model hash."""
+    return np.concatenate([t.reshape(-1) for t in encoder.tables().values()])
 
 
 def write_artifacts(cfg: DemoConfig, art: HostArtifacts) -> Path:
@@ -137,8 +191,10 @@ def write_artifacts(cfg: DemoConfig, art: HostArtifacts) -> Path:
     model_dir = cfg.out_dir / "model"
     atomic_write_bytes(cfg.out_dir / "model.tflite", art.tflite)
     hdc_path = cfg.out_dir / "hdc.npz"
-    _save_npz(hdc_path, projection=art.encoder.projection, prototypes=art.classifier.prototypes,
-              dim=cfg.hdc_dim, seed=cfg.hdc_seed, zero_point=art.encoder.zero_point)
+    norm = {} if art.encoder.centre is None else {"centre": art.encoder.centre, "scale": art.encoder.scale}
+    _save_npz(hdc_path, **art.encoder.tables(), prototypes=art.classifier.prototypes,
+              accumulators=art.classifier.accumulators, dim=cfg.hdc_dim, seed=cfg.hdc_seed,
+              zero_point=art.encoder.zero_point, **norm)
     write_firmware_sources(art.graph, art.encoder, art.classifier, model_dir, model_id(art.model_sha))
     write_manifest(model_dir, model_sha=art.model_sha, config=cfg.as_dict(), inputs={
         "model.tflite": sha256_bytes(art.tflite), "hdc.npz": sha256_bytes(hdc_path.read_bytes())})

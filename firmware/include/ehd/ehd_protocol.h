@@ -31,6 +31,14 @@
 #define EHD_PROTO_INFO 0x01u
 #define EHD_PROTO_INFER 0x02u
 #define EHD_PROTO_ERROR 0x7Fu
+/* HDC messages (0x10-0x1F, firmware/src/app/ehd_learn.c). */
+#define EHD_PROTO_HDC_CLASSIFY 0x10u  /* features -> hypervector, distances, encode/search ticks */
+#define EHD_PROTO_LEARN_ADD 0x11u     /* bundle / online-update examples into a class */
+#define EHD_PROTO_LEARN_NEW_CLASS 0x12u
+#define EHD_PROTO_LEARN_RESET 0x13u
+#define EHD_PROTO_PROTO_WRITE 0x14u   /* replace a class prototype without reflashing */
+#define EHD_PROTO_PROTO_READ 0x15u
+#define EHD_PROTO_LEARN_INFO 0x16u
 #define EHD_PROTO_REPLY 0x80u
 
 /* ERROR reply codes: body = code:u8 detail:i32. */
@@ -41,6 +49,11 @@
 #define EHD_PROTO_ERR_BAD_LENGTH 5u
 #define EHD_PROTO_ERR_FRAME_TOO_LONG 6u
 #define EHD_PROTO_ERR_RUNTIME 7u
+/* HDC error codes (16-23). */
+#define EHD_PROTO_ERR_LEARN_DISABLED 16u     /* the model was exported without a learner */
+#define EHD_PROTO_ERR_CLASS_OUT_OF_RANGE 17u /* detail: the class index */
+#define EHD_PROTO_ERR_CLASS_TABLE_FULL 18u   /* detail: the capacity */
+#define EHD_PROTO_ERR_BAD_LEARN_MODE 19u     /* detail: the mode or source byte */
 #define EHD_PROTO_ERROR_BODY_BYTES 5u
 
 /* INFO reply `backend` values. */

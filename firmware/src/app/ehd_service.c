@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "ehd/ehd_learn.h"
+
 #define INFO_FIXED_BYTES 37u  /* INFO reply body without the board name */
 #define INFER_FIXED_BYTES 12u /* INFER reply body before the distances */
 
@@ -197,7 +199,9 @@ void ehd_service_handle(ehd_service *svc, const ehd_proto_packet *packet)
         handle_infer(svc, packet);
         break;
     default:
-        reply_error(svc, packet->seq, EHD_PROTO_ERR_UNKNOWN_TYPE, packet->type);
+        if (!ehd_learn_handle(svc, packet)) { /* HDC messages 0x10-0x1F */
+            reply_error(svc, packet->seq, EHD_PROTO_ERR_UNKNOWN_TYPE, packet->type);
+        }
         break;
     }
 }

@@ -11,16 +11,17 @@ ehd_status ehd_hdc_classify(const ehd_hdc_model *hdc, const uint32_t *hv, uint16
         return EHD_ERR_ARG;
     }
     const uint32_t n_words = (uint32_t)hdc->dim / 32u;
+    const uint32_t *prototypes = ehd_hdc_prototypes(hdc); /* the learner's, when it has one */
+    const uint16_t active = hdc->learner ? hdc->learner->n_active : hdc->n_classes;
     uint32_t best = UINT32_MAX, second = UINT32_MAX;
     uint16_t k, label = 0;
-    uint32_t w;
 
     for (k = 0; k < hdc->n_classes; k++) {
-        const uint32_t *proto = hdc->prototypes + (uint32_t)k * n_words;
-        uint32_t d = 0;
-        for (w = 0; w < n_words; w++) {
-            d += ehd_popcount32(hv[w] ^ proto[w]);
+        if (k >= active) {
+            distances[k] = EHD_HDC_NO_CLASS; /* a free slot never wins */
+            continue;
         }
+        const uint32_t d = ehd_hamming(hv, prototypes + (uint32_t)k * n_words, n_words);
         distances[k] = (uint16_t)d;
         if (d < best) { /* strict: ties keep the lowest class index */
             second = best;
@@ -32,6 +33,6 @@ ehd_status ehd_hdc_classify(const ehd_hdc_model *hdc, const uint32_t *hv, uint16
     }
     result->label = label;
     /* With a single class there is no runner-up: the margin is 0. */
-    result->confidence = (uint16_t)(hdc->n_classes > 1 ? second - best : 0u);
+    result->confidence = (uint16_t)(active > 1 ? second - best : 0u);
     return EHD_OK;
 }

@@ -1,40 +1,34 @@
-/* Sign random projection of the int8 embedding into a binary hypervector (docs/hdc.md). */
+/* HDC encoding: checks the model, then runs its encoder (docs/hdc.md). */
 #include "ehd/ehd_hdc.h"
 
-/* Model fields usable by both encode and classify. */
-static int hdc_dims_valid(const ehd_hdc_model *hdc)
+#include "ehd_hdc_internal.h"
+
+static int scales_valid(const ehd_hdc_model *hdc)
 {
-    return hdc->dim > 0 && hdc->dim % 32 == 0 && hdc->n_features > 0 && hdc->projection != 0;
+    if (hdc->scale == 0) {
+        return 1;
+    }
+    for (uint32_t i = 0; i < hdc->n_features; i++) {
+        if (hdc->scale[i] > EHD_HDC_MAX_SCALE) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 ehd_status ehd_hdc_encode(const ehd_hdc_model *hdc, const int8_t *features, uint32_t *hv)
 {
-    if (hdc == 0 || features == 0 || hv == 0 || !hdc_dims_valid(hdc)) {
+    if (hdc == 0 || features == 0 || hv == 0 || hdc->dim == 0 || hdc->dim % 32u != 0 ||
+        hdc->n_features == 0 || hdc->feature_zero_point < -128 || hdc->feature_zero_point > 127 ||
+        !scales_valid(hdc)) {
         return EHD_ERR_ARG;
     }
-    const uint32_t n_words = (uint32_t)hdc->dim / 32u;
-    const uint32_t row_words = ((uint32_t)hdc->n_features + 31u) / 32u;
-    int32_t total = 0;
-    uint32_t i, j;
-
-    for (i = 0; i < hdc->n_features; i++) {
-        total += (int32_t)features[i] - hdc->feature_zero_point;
+    switch (hdc->encoder) {
+    case EHD_HDC_SIGN_PROJECTION:
+        return ehd_hdc_sign_projection(hdc, features, hv);
+    case EHD_HDC_ID_LEVEL:
+        return ehd_hdc_id_level(hdc, features, hv);
+    default:
+        return EHD_ERR_UNSUPPORTED;
     }
-    for (j = 0; j < n_words; j++) {
-        hv[j] = 0;
-    }
-    for (j = 0; j < hdc->dim; j++) {
-        const uint32_t *row = hdc->projection + j * row_words;
-        /* acc = sum(+c where bit set) - sum(c where clear) = 2 * sum(c where set) - total. */
-        int32_t plus = 0;
-        for (i = 0; i < hdc->n_features; i++) {
-            if ((row[i >> 5] >> (i & 31u)) & 1u) {
-                plus += (int32_t)features[i] - hdc->feature_zero_point;
-            }
-        }
-        if (2 * plus - total > 0) {
-            hv[j >> 5] |= 1u << (j & 31u);
-        }
-    }
-    return EHD_OK;
 }

@@ -146,7 +146,9 @@ class EmulatedBoard:
 
     @property
     def elf_path(self) -> Path:
-        return ROOT / ".pio" / "build" / self.env / "firmware.elf"
+        # PlatformIO builds into PLATFORMIO_BUILD_DIR when it is set (e.g. to run two builds at once).
+        build_dir = Path(os.environ.get("PLATFORMIO_BUILD_DIR") or ROOT / ".pio" / "build")
+        return build_dir / self.env / "firmware.elf"
 
     def _env(self, **extra: str) -> dict[str, str]:
         if self.src_flags:  # for `upload` too, or PlatformIO would rebuild without them

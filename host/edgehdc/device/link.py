@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import serial
 
 from .protocol import (
     MAX_PACKET,
+    ClassifyReply,
+    LearnInfo,
+    LearnMode,
+    LearnReply,
+    LearnSource,
     DeviceError,
     InferReply,
     InfoReply,
@@ -15,6 +22,7 @@ from .protocol import (
     ProtocolError,
     encode_packet,
     frame,
+    learn_add_body,
     unframe,
 )
 
@@ -104,6 +112,53 @@ class DeviceLink:
             )
         reply = self.request(MsgType.INFER, np.ascontiguousarray(x).tobytes())
         return InferReply.from_body(reply.body, info)
+
+    # --- HDC messages (docs/protocol.md, docs/hdc.md) --------------------------------------
+
+    def hdc_classify(self, features: np.ndarray) -> ClassifyReply:
+        """Encodes and classifies one int8 feature vector on the device (encode/search ticks apart)."""
+        info = self._info or self.info()
+        features = np.asarray(features)
+        if features.dtype != np.int8 or features.size != info.n_features:
+            raise ValueError(f"features must be {info.n_features} int8 values, got {features.dtype} {features.shape}")
+        reply = self.request(MsgType.HDC_CLASSIFY, np.ascontiguousarray(features).tobytes())
+        return ClassifyReply.from_body(reply.body, info)
+
+    def learn_add(self, label: int, examples: np.ndarray, mode: int = LearnMode.BUNDLE,
+                  source: int = LearnSource.FEATURES, margin: int = 0) -> LearnReply:
+        """Teaches class `label` with int8 examples [k, n_features] (or [k, ...input] with
+        source=INPUT): bundled, or online updates within `margin` bits of a mistake."""
+        body = learn_add_body(label, examples, mode, source, margin)
+        return LearnReply.from_body(self.request(MsgType.LEARN_ADD, body).body)
+
+    def learn_new_class(self) -> tuple[int, LearnInfo]:
+        """Activates the next free class slot; returns (its index, the learner state)."""
+        body = self.request(MsgType.LEARN_NEW_CLASS).body
+        if len(body) != 12:
+            raise ProtocolError(f"LEARN_NEW_CLASS reply of {len(body)} bytes, expected 12")
+        return int.from_bytes(body[:2], "little"), LearnInfo.from_body(body[2:])
+
+    def learn_reset(self) -> LearnInfo:
+        """Back to the flashed prototypes and accumulators."""
+        return LearnInfo.from_body(self.request(MsgType.LEARN_RESET).body)
+
+    def learn_info(self) -> LearnInfo:
+        return LearnInfo.from_body(self.request(MsgType.LEARN_INFO).body)
+
+    def prototype(self, label: int) -> tuple[bool, np.ndarray]:
+        """(active, prototype uint32 [hv_dim / 32]) of class slot `label`."""
+        info = self._info or self.info()
+        body = self.request(MsgType.PROTO_READ, label.to_bytes(2, "little")).body
+        if len(body) != 3 + info.hv_dim // 8:
+            raise ProtocolError(f"PROTO_READ reply of {len(body)} bytes, expected {3 + info.hv_dim // 8}")
+        return bool(body[2]), np.frombuffer(body, "<u4", info.hv_dim // 32, 3).astype(np.uint32)
+
+    def write_prototype(self, label: int, bits: np.ndarray, weight: int = 1) -> int:
+        """Replaces class slot `label` (active, or the next free one) by `bits` (uint32 words);
+        its accumulators become +-weight. Returns the number of active classes."""
+        words = np.ascontiguousarray(bits, dtype="<u4").reshape(-1)
+        body = self.request(MsgType.PROTO_WRITE, struct.pack("<HH", label, weight) + words.tobytes()).body
+        return int.from_bytes(body[2:4], "little")
 
     def _read_packet(self) -> Packet:
         while True:

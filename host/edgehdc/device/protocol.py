@@ -26,6 +26,14 @@ REPLY = 0x80
 class MsgType(enum.IntEnum):
     INFO = 0x01
     INFER = 0x02
+    # HDC messages, 0x10-0x1F (firmware/src/app/ehd_learn.c)
+    HDC_CLASSIFY = 0x10
+    LEARN_ADD = 0x11
+    LEARN_NEW_CLASS = 0x12
+    LEARN_RESET = 0x13
+    PROTO_WRITE = 0x14
+    PROTO_READ = 0x15
+    LEARN_INFO = 0x16
     ERROR = 0x7F
 
 
@@ -37,6 +45,11 @@ class ErrorCode(enum.IntEnum):
     BAD_LENGTH = 5
     FRAME_TOO_LONG = 6
     RUNTIME = 7
+    # HDC errors, 16-23
+    LEARN_DISABLED = 16
+    CLASS_OUT_OF_RANGE = 17
+    CLASS_TABLE_FULL = 18
+    BAD_LEARN_MODE = 19
 
 
 class Backend(enum.IntEnum):
@@ -223,3 +236,79 @@ class InferReply:
         at += info.n_features
         hv = np.frombuffer(body, "<u4", info.hv_dim // 32, at).astype(np.uint32)
         return cls(label, confidence, ticks_model, ticks_hdc, distances, features, hv)
+
+
+# --- HDC messages (0x10-0x1F) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassifyReply:
+    """HDC_CLASSIFY: the device's encoding and search of one feature vector."""
+
+    label: int
+    confidence: int
+    ticks_encode: int
+    ticks_search: int
+    distances: np.ndarray  # uint16 [n_classes]; 0xFFFF for a free class slot
+    hv: np.ndarray  # uint32 [hv_dim / 32]
+
+    @classmethod
+    def from_body(cls, body: bytes, info: InfoReply) -> "ClassifyReply":
+        size = 12 + 2 * info.n_classes + info.hv_dim // 8
+        if len(body) != size:
+            raise ProtocolError(f"HDC_CLASSIFY reply of {len(body)} bytes, expected {size}")
+        label, confidence, t_enc, t_search = struct.unpack_from("<HHII", body)
+        distances = np.frombuffer(body, "<u2", info.n_classes, 12).astype(np.uint16)
+        hv = np.frombuffer(body, "<u4", info.hv_dim // 32, 12 + 2 * info.n_classes).astype(np.uint32)
+        return cls(label, confidence, t_enc, t_search, distances, hv)
+
+
+class LearnMode(enum.IntEnum):
+    BUNDLE = 0  # accumulators += bipolar(hv)
+    ONLINE = 1  # perceptron update when (within the margin of) a mistake
+
+
+class LearnSource(enum.IntEnum):
+    FEATURES = 0  # examples are int8 feature vectors (n_features bytes)
+    INPUT = 1  # examples are model inputs (input_bytes): the device runs its CNN
+
+
+LEARN_HEADER = struct.Struct("<HBBHH")  # class, mode, source, margin, count
+
+
+def learn_add_body(label: int, examples: np.ndarray, mode: int = LearnMode.BUNDLE,
+                   source: int = LearnSource.FEATURES, margin: int = 0) -> bytes:
+    """LEARN_ADD request: header then the int8 examples, row after row."""
+    examples = np.ascontiguousarray(examples, dtype=np.int8).reshape(len(examples), -1)
+    return LEARN_HEADER.pack(label, mode, source, margin, len(examples)) + examples.tobytes()
+
+
+@dataclass(frozen=True)
+class LearnReply:
+    label: int
+    count: int
+    updated: int  # examples that changed the accumulators (all of them when bundling)
+    saturated: int  # accumulator entries held at +-32767
+    ticks: int
+
+    @classmethod
+    def from_body(cls, body: bytes) -> "LearnReply":
+        if len(body) != 14:
+            raise ProtocolError(f"LEARN_ADD reply of {len(body)} bytes, expected 14")
+        return cls(*struct.unpack("<HHHII", body))
+
+
+@dataclass(frozen=True)
+class LearnInfo:
+    """LEARN_INFO / LEARN_RESET / LEARN_NEW_CLASS reply (the latter prefixed by the new class)."""
+
+    capacity: int
+    n_flashed: int
+    n_active: int
+    ram_bytes: int
+
+    @classmethod
+    def from_body(cls, body: bytes) -> "LearnInfo":
+        if len(body) != 10:
+            raise ProtocolError(f"learner state of {len(body)} bytes, expected 10")
+        return cls(*struct.unpack("<HHHI", body))

@@ -28,7 +28,8 @@ def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id:
     """Writes ehd_generated.h/.c into out_dir; returns their paths.
 
     `graph.outputs[0]` is the embedding the HDC encoder reads; `encoder` is an
-    `edgehdc.hdc.SignProjection`, `classifier` a fitted `edgehdc.hdc.Centroid`.
+    `edgehdc.hdc` encoder, `classifier` a fitted `edgehdc.hdc.Centroid` (or an
+    `edgehdc.hdc.Learner` for a device that learns).
     """
     if len(model_id) != 8:
         raise ValueError(f"model_id must be 8 bytes, got {len(model_id)}")
@@ -98,12 +99,6 @@ def _layer_params(graph: Graph, op: Op, name: str) -> str:
 
 
 def _hdc_source(encoder, classifier) -> str:
-    projection = np.ascontiguousarray(encoder.projection, dtype=np.uint32)
-    prototypes = np.ascontiguousarray(classifier.prototypes, dtype=np.uint32)
-    return (
-        _array("uint32_t", "hdc_projection", projection)
-        + _array("uint32_t", "hdc_prototypes", prototypes)
-        + "const ehd_hdc_model ehd_generated_hdc = {\n"
-        f"    {encoder.dim}, {encoder.n_features}, {encoder.zero_point}, hdc_projection,\n"
-        f"    {prototypes.shape[0]}, hdc_prototypes,\n}};\n"
-    )
+    from edgehdc.hdc.export import hdc_source
+
+    return hdc_source(encoder, classifier)
