@@ -87,11 +87,29 @@ def test_verify_prints_the_mirror_result_then_one_line_when_the_oracle_crashes(c
     assert out[2:] == [f"error: TFLM crashed (SIGSEGV, signal 11) on {KWS}; the model makes the oracle fail"]
 
 
-def test_verify_cli_reports_a_hang_and_exits_3(capsys):
-    assert main(["verify", "tflite", str(VWW), "--samples", "2", "--oracle-timeout", "0.05"]) == 3
+class HangingOracle(IsolatedOracle):
+    """Stops its child (SIGSTOP) when asked to run: a real hang of the oracle process, whatever the
+    machine's speed."""
+
+    def run_all(self, x, fresh=False):
+        os.kill(self.pid, signal.SIGSTOP)
+        return super().run_all(x, fresh)
+
+
+def test_verify_reports_a_hang_and_exits_3(capsys):
+    args = verify_args("tflite", VWW, 2)
+    with HangingOracle(timeout=0.5) as process:
+        assert verify.run_cli(args, process) == verify.EXIT_ORACLE_FAILED == 3
     out = capsys.readouterr().out.strip().splitlines()
     assert out[1].startswith("mirror (FULLY_CONNECTED rounding once, as LiteRT): 2 inputs through 31 ops")
-    assert out[-1] == f"error: LiteRT did not finish within 0.05 s on {VWW} (stopped); the model makes the oracle hang"
+    assert out[-1] == f"error: LiteRT did not finish within 0.5 s on {VWW} (stopped); the model makes the oracle hang"
+
+
+def test_oracle_timeout_option_reaches_the_oracle():
+    parser = argparse.ArgumentParser()
+    verify.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["verify", "tflite", str(VWW), "--oracle-timeout", "0.05"])
+    assert args.oracle_timeout == 0.05
 
 
 def verify_args(oracle, model, samples):
