@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from edgehdc import verify
-from edgehdc.cli import main
 from edgehdc.quant.oracle import IsolatedOracle, OracleCrashed, OracleRefused, OracleTimeout, create
 from edgehdc.quant.tflite_io import from_tflite
 
