@@ -13,8 +13,17 @@ const ehd_hdc_model *ehd_host_hdc(void);
 uint32_t ehd_host_arena_size(void);
 
 /*
- * One inference as the device runs it: copies `input` (exactly the input
- * tensor's bytes) into the static arena, runs the CNN, encodes the feature
+ * The CNN alone, as the device runs it: copies `input` (exactly the input
+ * tensor's bytes, int8 or float32) into the static arena and runs every layer.
+ * The outputs are then read with ehd_host_output.
+ */
+ehd_status ehd_host_run(const void *input, uint32_t input_bytes);
+
+/* Model output `k` in the arena after ehd_host_run (NULL if there is no such output). */
+const void *ehd_host_output(uint16_t k);
+
+/*
+ * One inference as the device runs it: ehd_host_run, then encodes the feature
  * tensor and classifies it. features: n_features bytes; hv: dim/32 words;
  * distances: n_classes entries.
  */

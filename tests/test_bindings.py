@@ -249,7 +249,7 @@ def ctypes_model(shapes, zps, layers, offsets=None):
             params = S.PoolParams(p.filter_h, p.filter_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
                                   p.act_min, p.act_max)
         keep.append(params)
-        table[i] = S.Layer(int(op), (C.c_uint16 * 2)(i, S.UNUSED_INPUT), i + 1, C.addressof(params))
+        table[i] = S.Layer(int(op), (C.c_uint16 * 2)(i, S.UNUSED_INPUT), (C.c_uint16 * 1)(i + 1), C.addressof(params))
     arena = int(offsets[-1]) if len(offsets) > len(shapes) else int(offsets[-1] + np.prod(shapes[-1]))
     model = S.Model(table, len(layers), tensors, len(shapes), 0, len(shapes) - 1, arena)
     keep += [tensors, table]
@@ -287,7 +287,7 @@ def test_runtime_rejects_bad_tables():
     assert lib.ehd_model_tensor(C.byref(model), S.ptr(np.zeros(arena, np.int8), C.c_int8), 99) is None
 
     model, _keep, arena = ctypes_model(shapes, zps, layers)
-    model.layers[2].output = 77  # no such tensor
+    model.layers[2].outputs[0] = 77  # no such tensor
     assert invoke(model, arena, x)[0] == S.Status.ERR_ARG
 
     model, _keep, arena = ctypes_model(shapes, zps, layers)
@@ -338,12 +338,14 @@ def write_generated_model(folder, shapes, zps, layers, enc, prototypes):
         else:
             src.append(f"static const ehd_pool_params p{i} = {{{p.filter_h}, {p.filter_w}, {p.stride_h}, "
                        f"{p.stride_w}, {p.pad_h}, {p.pad_w}, {p.act_min}, {p.act_max}}};\n")
-        table.append(f"{{(ehd_op){int(op)}, {{{i}, 0xFFFF}}, {i + 1}, &p{i}}}")
-    tensors = [f"{{{int(o)}u, {{{', '.join(map(str, s))}}}, {zp}}}" for o, s, zp in zip(offsets, shapes, zps)]
+        table.append(f"{{(ehd_op){int(op)}, {{{i}, 0xFFFF}}, {{{i + 1}}}, &p{i}, 0u, 0u}}")
+    tensors = [f"{{{int(o)}u, {{{', '.join(map(str, s))}}}, {zp}, EHD_DTYPE_INT8, 0}}"
+               for o, s, zp in zip(offsets, shapes, zps)]
     src.append(f"static const ehd_layer layers[] = {{{', '.join(table)}}};\n")
+    src.append(f"static const uint16_t outputs[] = {{{len(shapes) - 1}}};\n")
     src.append(f"static const ehd_tensor tensors[] = {{{', '.join(tensors)}}};\n")
     src.append(f"const ehd_model ehd_generated_model = {{layers, {len(layers)}, tensors, {len(shapes)}, "
-               f"0, {len(shapes) - 1}, {int(offsets[-1])}u, {{1, 2, 3, 4, 5, 6, 7, 8}}}};\n")
+               f"0, {len(shapes) - 1}, {int(offsets[-1])}u, {{1, 2, 3, 4, 5, 6, 7, 8}}, outputs, 1}};\n")
     src.append(hdc_source(enc, prototypes))
     (folder / "model.c").write_text("".join(src))
     return folder / "model.c"

@@ -231,10 +231,6 @@ def test_reshape_has_no_params_and_bad_ops_are_refused():
     g, op = one_op(OpKind.SOFTMAX, [((3, 10), "int8", qa)], ((3, 10), "int8", q(0.1, 0)), SoftmaxOptions(1.0))
     with pytest.raises(ValueError, match="scale 1/256"):
         layer_params(g, op, "layer0")
-    # The runtime's layer table does not dispatch the new ops yet: the model export says so.
-    g, op = CASES["add"]
-    with pytest.raises(ValueError, match="ADD cannot be exported to the firmware yet"):
-        firmware._layer_params(g, op, "layer0")
 
 
 def test_float_literals_are_exact():

@@ -30,6 +30,14 @@ class Op(enum.IntEnum):
     FULLY_CONNECTED = 2
     AVERAGE_POOL_2D = 3
     MAX_POOL_2D = 4
+    ADD = 5
+    MEAN = 6
+    PAD = 7
+    SOFTMAX = 8
+    RELU = 9
+    RELU6 = 10
+    QUANTIZE = 11
+    DEQUANTIZE = 12
 
 
 class FirmwareError(ValueError):
@@ -142,20 +150,30 @@ class QuantizeParams(C.Structure):
 
 
 MAX_LAYER_INPUTS = 2
+MAX_LAYER_OUTPUTS = 1
 MODEL_ID_BYTES = 8
-UNUSED_INPUT = 0xFFFF
+UNUSED_INPUT = NO_TENSOR = 0xFFFF
+
+
+class Dtype(enum.IntEnum):
+    """ehd_dtype (ehd_model.h)."""
+
+    INT8 = 0
+    FLOAT32 = 1
 
 
 class Tensor(C.Structure):
-    _fields_ = [("offset", C.c_uint32), ("dims", Dims), ("zero_point", C.c_int32)]
+    _fields_ = [("offset", C.c_uint32), ("dims", Dims), ("zero_point", C.c_int32),
+                ("dtype", C.c_uint8), ("data", C.c_void_p)]
 
 
 class Layer(C.Structure):
     _fields_ = [
         ("op", C.c_int),
         ("inputs", C.c_uint16 * MAX_LAYER_INPUTS),
-        ("output", C.c_uint16),
+        ("outputs", C.c_uint16 * MAX_LAYER_OUTPUTS),
         ("params", C.c_void_p),
+        ("scratch_offset", C.c_uint32), ("scratch_bytes", C.c_uint32),
     ]
 
 
@@ -166,6 +184,7 @@ class Model(C.Structure):
         ("input", C.c_uint16), ("feature", C.c_uint16),
         ("arena_size", C.c_uint32),
         ("model_id", C.c_uint8 * MODEL_ID_BYTES),
+        ("outputs", C.POINTER(C.c_uint16)), ("n_outputs", C.c_uint16),
     ]
 
 

@@ -19,14 +19,32 @@ typedef enum {
     EHD_OP_FULLY_CONNECTED = 2,
     EHD_OP_AVERAGE_POOL_2D = 3,
     EHD_OP_MAX_POOL_2D = 4,
+    EHD_OP_ADD = 5,
+    EHD_OP_MEAN = 6,
+    EHD_OP_PAD = 7,
+    EHD_OP_SOFTMAX = 8,
+    EHD_OP_RELU = 9,
+    EHD_OP_RELU6 = 10,
+    EHD_OP_QUANTIZE = 11,   /* float32 -> int8 (ehd_quantize_params) or int8 -> int8 (ehd_rescale_params) */
+    EHD_OP_DEQUANTIZE = 12, /* int8 -> float32 */
+    /* RESHAPE is no layer: its output tensor aliases its input's bytes in the arena. */
 } ehd_op;
 
-/* An int8 activation tensor living in the arena. */
+typedef enum {
+    EHD_DTYPE_INT8 = 0,
+    EHD_DTYPE_FLOAT32 = 1, /* only at a model's edges: QUANTIZE's input, DEQUANTIZE's output */
+} ehd_dtype;
+
+/* A tensor: an activation in the arena, or a constant operand (e.g. of ADD) in flash. */
 typedef struct {
-    uint32_t offset; /* byte offset into the arena */
+    uint32_t offset; /* byte offset into the arena (activations) */
     ehd_dims dims;   /* NHWC; vectors are {1, 1, 1, len} */
     int32_t zero_point;
+    uint8_t dtype;     /* ehd_dtype */
+    const void *data;  /* a constant's values, NULL for an activation */
 } ehd_tensor;
+
+#define EHD_NO_TENSOR 0xFFFFu
 
 /* CONV_2D and DEPTHWISE_CONV_2D. */
 typedef struct {
@@ -120,12 +138,15 @@ typedef struct {
 } ehd_quantize_params;
 
 #define EHD_MAX_LAYER_INPUTS 2
+#define EHD_MAX_LAYER_OUTPUTS 1 /* every op of the set has one output */
 
 typedef struct {
     ehd_op op;
-    uint16_t inputs[EHD_MAX_LAYER_INPUTS]; /* activation tensor indices; unused = 0xFFFF */
-    uint16_t output;
-    const void *params; /* ehd_conv_params / ehd_fc_params / ehd_pool_params */
+    uint16_t inputs[EHD_MAX_LAYER_INPUTS];   /* tensor indices; unused = EHD_NO_TENSOR */
+    uint16_t outputs[EHD_MAX_LAYER_OUTPUTS]; /* tensor indices */
+    const void *params;     /* the op's ehd_*_params */
+    uint32_t scratch_offset; /* the layer's scratch buffer in the arena (ehd_context) */
+    uint32_t scratch_bytes;  /* 0: none */
 } ehd_layer;
 
 #define EHD_MODEL_ID_BYTES 8
@@ -136,12 +157,20 @@ typedef struct {
     const ehd_tensor *tensors;
     uint16_t n_tensors;
     uint16_t input;   /* tensor index of the model input */
-    uint16_t feature; /* tensor index of the embedding fed to the HDC encoder */
+    uint16_t feature; /* tensor index of the embedding fed to the HDC encoder; EHD_NO_TENSOR: no HDC head */
     uint32_t arena_size;
     uint8_t model_id[EHD_MODEL_ID_BYTES]; /* first bytes of the manifest's sha256 */
+    const uint16_t *outputs; /* tensor indices of the model outputs, in the .tflite's order */
+    uint16_t n_outputs;
 } ehd_model;
 
-/* Pointer to tensor `index` inside `arena`. */
+/* Bytes of one element of `dtype` (0 for an unknown dtype). */
+uint32_t ehd_dtype_bytes(uint8_t dtype);
+
+/* Bytes of tensor `index` (0 if it does not exist). */
+uint32_t ehd_model_tensor_bytes(const ehd_model *model, uint16_t index);
+
+/* Pointer to activation tensor `index` inside `arena` (NULL for a constant or a bad index). */
 int8_t *ehd_model_tensor(const ehd_model *model, int8_t *arena, uint16_t index);
 
 /* Runs every layer in order. The caller has written the input tensor. */

@@ -1,9 +1,17 @@
 """Static arena planning for the activation tensors of an int8 graph.
 
-Greedy by size, like TFLM's GreedyMemoryPlanner: the largest tensors are
-placed first at the lowest offset where they overlap no tensor whose
-lifetime intersects theirs. Graph outputs stay alive to the end so the host
-can read them after an invoke.
+Tensors that may share bytes are first grouped into buffers:
+- a RESHAPE's output is its input's bytes (an alias: the firmware runs no layer);
+- an elementwise op (ADD, RELU, RELU6, int8 QUANTIZE, SOFTMAX) writes its
+  output over an input of the same shape and dtype whose last reader it is
+  (in place; the kernels read element i before writing it).
+Each buffer lives from the step that first writes it to the step that last
+reads it; the graph input lives from before the first op and the graph
+outputs to after the last, so the host can read them after an invoke. A
+layer's scratch (`scratch_bytes`) is a buffer living during that layer only.
+Buffers are then placed greedy by size, like TFLM's GreedyMemoryPlanner: the
+largest first, at the lowest offset where it overlaps no buffer whose
+lifetime intersects its own.
 """
 
 from __future__ import annotations
@@ -12,57 +20,161 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgehdc.quant.ir import Graph
+from edgehdc.quant.ir import Graph, Op, OpKind
 
 ALIGNMENT = 4
+DTYPE_BYTES = {"int8": 1, "float32": 4}
+IN_PLACE_OPS = {OpKind.ADD, OpKind.RELU, OpKind.RELU6, OpKind.QUANTIZE, OpKind.SOFTMAX}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Op `index` of `graph`, as the scratch request sees it."""
+
+    graph: Graph
+    index: int
+
+    @property
+    def op(self) -> Op:
+        return self.graph.ops[self.index]
 
 
 @dataclass(frozen=True)
 class ArenaPlan:
-    offsets: dict[int, int]  # graph tensor index -> byte offset
+    offsets: dict[int, int]  # graph tensor index -> byte offset (aliases share their buffer's)
     size: int
+    scratch: dict[int, tuple[int, int]]  # op index -> (offset, bytes) of its scratch, when it has one
+    alias: dict[int, int]  # tensor -> the tensor whose bytes it reuses (RESHAPE output, in-place output)
+
+
+def scratch_bytes(layer: Layer, backend: str = "portable", core: str = "cortex-m4") -> int:
+    """Scratch bytes the `backend`'s kernel for `layer` needs on `core` (0: none).
+
+    The portable kernels need none. A backend whose kernels take a buffer
+    (CMSIS-NN's arm_*_get_buffer_size) answers here; the runtime then hands
+    the layer an `ehd_context` over that many arena bytes.
+    """
+    if backend in ("portable", "dsp"):  # dsp: its static buffer (ehd_kernel_scratch), for now
+        return 0
+    raise ValueError(f"no scratch sizes known for the {backend!r} backend")
+
+
+def data_inputs(op: Op) -> list[int]:
+    """The operands an op reads as data (ADD: two; the rest: one); shapes, weights etc. follow."""
+    return [i for i in op.inputs[: 2 if OpKind(op.kind) is OpKind.ADD else 1] if i >= 0]
+
+
+def tensor_bytes(graph: Graph, index: int) -> int:
+    t = graph.tensors[index]
+    return int(np.prod(t.shape, dtype=np.int64)) * DTYPE_BYTES[t.dtype]
 
 
 def activation_tensors(graph: Graph) -> list[int]:
     """Indices of the non-constant tensors, in first-use order."""
     order: list[int] = []
-    for index in [*graph.inputs, *(i for op in graph.ops for i in [*op.inputs, *op.outputs])]:
+    for index in [*graph.inputs, *(i for op in graph.ops for i in [*data_inputs(op), *op.outputs])]:
         if index >= 0 and not graph.tensors[index].is_constant and index not in order:
             order.append(index)
     return order
 
 
-def _lifetimes(graph: Graph) -> dict[int, tuple[int, int]]:
-    last_step = len(graph.ops)
-    life = {i: (-1, -1) for i in graph.inputs}
+def plan_arena(graph: Graph, backend: str = "portable", core: str = "cortex-m4") -> ArenaPlan:
+    alias = _aliases(graph)
+    root = {t: _root(alias, t) for t in activation_tensors(graph)}
+    life = _buffer_lifetimes(graph, root)
+    sizes = {r: 0 for r in life}
+    for t, r in root.items():
+        sizes[r] = max(sizes[r], _aligned(tensor_bytes(graph, t)))
+    for n in range(len(graph.ops)):
+        need = scratch_bytes(Layer(graph, n), backend, core)
+        if need > 0:
+            life[("scratch", n)], sizes[("scratch", n)] = (n, n), _aligned(need)
+    offsets, size = _place(sizes, life)
+    scratch = {key[1]: (offsets[key], sizes[key]) for key in offsets if isinstance(key, tuple)}
+    return ArenaPlan({t: offsets[r] for t, r in root.items()}, size, scratch, alias)
+
+
+def _root(alias: dict[int, int], t: int) -> int:
+    while t in alias:
+        t = alias[t]
+    return t
+
+
+def _aliases(graph: Graph) -> dict[int, int]:
+    """RESHAPE outputs and legal in-place outputs -> the tensor whose bytes they take."""
+    alias: dict[int, int] = {}
+    last_read = _last_reads(graph)
+    outputs = set(graph.outputs)
     for step, op in enumerate(graph.ops):
-        for i in op.outputs:
-            life[i] = (step, step)
-        for i in op.inputs:
-            if i in life:
-                life[i] = (life[i][0], step)
-    for i in graph.outputs:
-        life[i] = (life[i][0], last_step)
+        inputs, out = data_inputs(op), op.outputs[0]
+        kind = OpKind(op.kind)
+        if kind is OpKind.RESHAPE and not graph.tensors[inputs[0]].is_constant:
+            alias[out] = inputs[0]
+            continue
+        if kind not in IN_PLACE_OPS:
+            continue
+        for i in inputs:
+            if _in_place_ok(graph, alias, last_read, outputs, step, i, out, inputs):
+                alias[out] = i
+                break
+    return alias
+
+
+def _in_place_ok(graph, alias, last_read, outputs, step, i, out, inputs) -> bool:
+    """`out` may take `i`'s bytes: same shape and dtype, an activation nobody reads after `step`."""
+    ti, to = graph.tensors[i], graph.tensors[out]
+    if ti.is_constant or ti.dtype != to.dtype or tuple(ti.shape) != tuple(to.shape):
+        return False
+    group = [t for t in range(len(graph.tensors)) if _root(alias, t) == _root(alias, i)]
+    if any(last_read.get(t, -1) > step or t in outputs for t in group):
+        return False
+    # The other operand must not be another view of the same bytes (it would be read elsewhere).
+    return all(j == i or _root(alias, j) != _root(alias, i) for j in inputs)
+
+
+def _last_reads(graph: Graph) -> dict[int, int]:
+    last: dict[int, int] = {}
+    for step, op in enumerate(graph.ops):
+        for i in data_inputs(op):
+            last[i] = step
+    return last
+
+
+def _buffer_lifetimes(graph: Graph, root: dict[int, int]) -> dict[int, tuple[int, int]]:
+    """(first step written, last step read) of each buffer; -1 before the first op."""
+    life: dict[int, tuple[int, int]] = {}
+
+    def touch(t: int, step: int) -> None:
+        r = root[t]
+        lo, hi = life.get(r, (step, step))
+        life[r] = (min(lo, step), max(hi, step))
+
+    for t in graph.inputs:
+        touch(t, -1)
+    for step, op in enumerate(graph.ops):
+        for t in [*data_inputs(op), *op.outputs]:
+            if t in root:
+                touch(t, step)
+    for t in graph.outputs:
+        if t in root:
+            touch(t, len(graph.ops))
     return life
 
 
-def plan_arena(graph: Graph) -> ArenaPlan:
-    life = _lifetimes(graph)
-    sizes = {i: _aligned(int(np.prod(graph.tensors[i].shape))) for i in activation_tensors(graph)}
-    placed: list[tuple[int, int, int]] = []  # (offset, size, tensor)
-    offsets: dict[int, int] = {}
-    for tensor in sorted(sizes, key=lambda i: (-sizes[i], i)):
+def _place(sizes: dict, life: dict) -> tuple[dict, int]:
+    placed: list[tuple[int, int, object]] = []  # (offset, size, buffer)
+    offsets = {}
+    for buf in sorted(sizes, key=lambda b: (-sizes[b], str(b))):
         offset = 0
-        for other_offset, other_size, other in sorted(placed):
-            if not _overlap(life[tensor], life[other]):
+        for other_offset, other_size, other in sorted(placed, key=lambda p: p[:2]):
+            if not _overlap(life[buf], life[other]):
                 continue
-            if offset + sizes[tensor] <= other_offset:
+            if offset + sizes[buf] <= other_offset:
                 break
             offset = max(offset, other_offset + other_size)
-        offsets[tensor] = offset
-        placed.append((offset, sizes[tensor], tensor))
-    size = max((o + s for o, s, _ in placed), default=0)
-    return ArenaPlan(offsets, size)
+        offsets[buf] = offset
+        placed.append((offset, sizes[buf], buf))
+    return offsets, max((o + s for o, s, _ in placed), default=0)
 
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:

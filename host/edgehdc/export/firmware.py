@@ -11,33 +11,111 @@ from pathlib import Path
 
 import numpy as np
 
-from edgehdc.export.arena import activation_tensors, plan_arena
+from edgehdc.export.arena import DTYPE_BYTES, activation_tensors, data_inputs, plan_arena
 from edgehdc.export.layer_params import c_array as _array
 from edgehdc.export.layer_params import c_dims as _dims
 from edgehdc.export.layer_params import layer_params
 from edgehdc.fileio import atomic_write_text
+from edgehdc.quant.arith import lower
 from edgehdc.quant.ir import Graph, Op, OpKind
 
 HEADER_NAME = "ehd_generated.h"
 SOURCE_NAME = "ehd_generated.c"
-UNUSED_INPUT = 0xFFFF
-_C_OP = {kind: f"EHD_OP_{kind.value}" for kind in OpKind}
+NO_TENSOR = 0xFFFF  # EHD_NO_TENSOR
+MAX_LAYER_INPUTS = 2  # EHD_MAX_LAYER_INPUTS
+# The runtime's layer kinds (ehd_op); RESHAPE is an arena alias, no layer.
+_C_OP = {kind: f"EHD_OP_{kind.value}" for kind in OpKind if kind is not OpKind.RESHAPE}
+_C_DTYPE = {"int8": "EHD_DTYPE_INT8", "float32": "EHD_DTYPE_FLOAT32"}
 
 
-def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id: bytes) -> list[Path]:
+def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id: bytes,
+                           backend: str = "portable", core: str = "cortex-m4") -> list[Path]:
     """Writes ehd_generated.h/.c into out_dir; returns their paths.
 
-    `graph.outputs[0]` is the embedding the HDC encoder reads; `encoder` is an
-    `edgehdc.hdc` encoder, `classifier` a fitted `edgehdc.hdc.Centroid` (or an
-    `edgehdc.hdc.Learner` for a device that learns).
+    With an HDC head, `graph.outputs[0]` is the embedding the HDC encoder
+    reads; `encoder` is an `edgehdc.hdc` encoder, `classifier` a fitted
+    `edgehdc.hdc.Centroid` (or an `edgehdc.hdc.Learner` for a device that
+    learns). `encoder=None, classifier=None` exports a plain int8 runtime: the
+    device returns the model's output tensors. A graph the firmware cannot run
+    is refused here (`check_runnable`), never on the board.
     """
     if len(model_id) != 8:
         raise ValueError(f"model_id must be 8 bytes, got {len(model_id)}")
-    plan = plan_arena(graph)
+    if (encoder is None) != (classifier is None):
+        raise ValueError("pass both an HDC encoder and a classifier, or neither (a plain int8 model)")
+    check_runnable(graph, hdc=encoder is not None)
+    plan = plan_arena(graph, backend, core)
     out_dir = Path(out_dir)
     header = _header(plan.size, model_id)
     source = _source(graph, plan, encoder, classifier, model_id)
     return [atomic_write_text(out_dir / HEADER_NAME, header), atomic_write_text(out_dir / SOURCE_NAME, source)]
+
+
+class UnrunnableModelError(ValueError):
+    """The firmware cannot run this graph; the message names the op and its index."""
+
+
+def check_runnable(graph: Graph, hdc: bool = False) -> None:
+    """Raises UnrunnableModelError naming the first op (and index) the firmware cannot run."""
+    if len(graph.inputs) != 1:
+        raise UnrunnableModelError(f"the firmware runs models with one input, this one has {len(graph.inputs)}")
+    if not graph.outputs:
+        raise UnrunnableModelError("the model has no output")
+    if len(graph.tensors) >= NO_TENSOR:
+        raise UnrunnableModelError(f"{len(graph.tensors)} tensors: the firmware indexes fewer than {NO_TENSOR}")
+    for t in [*graph.inputs, *graph.outputs]:
+        _check_activation(graph, t, "model input/output")
+    if hdc and graph.tensors[graph.outputs[0]].dtype != "int8":
+        raise UnrunnableModelError("the HDC head reads the first model output, which must be int8")
+    for n, op in enumerate(graph.ops):
+        where = f"op {n} ({OpKind(op.kind).value})"
+        try:
+            lower(graph, op)
+        except Exception as e:  # the mirror's own refusal, with the op named
+            raise UnrunnableModelError(f"{where}: {e}") from e
+        _check_op(graph, op, where)
+
+
+def _check_activation(graph: Graph, t: int, where: str) -> None:
+    tensor = graph.tensors[t]
+    if tensor.is_constant:
+        raise UnrunnableModelError(f"{where}: tensor {t} is a constant, the firmware needs an activation")
+    if tensor.dtype not in DTYPE_BYTES:
+        raise UnrunnableModelError(f"{where}: tensor {t} is {tensor.dtype}; the firmware runs int8 and float32")
+    if len(tensor.shape) > 4:
+        raise UnrunnableModelError(f"{where}: tensor {t} has rank {len(tensor.shape)}; the firmware runs rank <= 4")
+
+
+def _check_op(graph: Graph, op: Op, where: str) -> None:
+    kind = OpKind(op.kind)
+    if kind not in _C_OP and kind is not OpKind.RESHAPE:
+        raise UnrunnableModelError(f"{where}: the firmware has no kernel for this op")
+    for k, t in enumerate(data_inputs(op)):
+        if graph.tensors[t].is_constant:
+            if kind is not OpKind.ADD or graph.tensors[t].dtype != "int8" or len(graph.tensors[t].shape) > 4:
+                raise UnrunnableModelError(f"{where}: input {k} (tensor {t}) is a constant; the firmware "
+                                           "takes constant data operands only in ADD (int8)")
+            continue
+        _check_activation(graph, t, where)
+        if graph.tensors[t].dtype == "float32" and kind not in (OpKind.QUANTIZE, OpKind.RESHAPE):
+            raise UnrunnableModelError(f"{where}: float32 input (tensor {t}); only QUANTIZE reads float32")
+    _check_activation(graph, op.outputs[0], where)
+    if graph.tensors[op.outputs[0]].dtype == "float32" and kind not in (OpKind.DEQUANTIZE, OpKind.RESHAPE):
+        raise UnrunnableModelError(f"{where}: float32 output; only DEQUANTIZE writes float32")
+    if kind is OpKind.ADD:
+        _check_broadcast(graph, op, where)
+
+
+def _check_broadcast(graph: Graph, op: Op, where: str) -> None:
+    out = _nhwc(graph.tensors[op.outputs[0]].shape)
+    for t in data_inputs(op):
+        if any(a not in (o, 1) for a, o in zip(_nhwc(graph.tensors[t].shape), out)):
+            raise UnrunnableModelError(f"{where}: tensor {t} of shape {graph.tensors[t].shape} does not "
+                                       f"broadcast to the output {graph.tensors[op.outputs[0]].shape}")
+
+
+def _nhwc(shape) -> tuple[int, ...]:
+    return (1,) * (4 - len(shape)) + tuple(int(s) for s in shape)
 
 
 def _header(arena_size: int, model_id: bytes) -> str:
@@ -50,7 +128,7 @@ def _header(arena_size: int, model_id: bytes) -> str:
 #include "ehd/ehd_hdc.h"
 #include "ehd/ehd_model.h"
 
-#define EHD_GENERATED_ARENA_SIZE {arena_size}u
+#define EHD_GENERATED_ARENA_SIZE {max(arena_size, 4)}u
 
 extern const ehd_model ehd_generated_model;
 extern const ehd_hdc_model ehd_generated_hdc;
@@ -59,43 +137,56 @@ extern const ehd_hdc_model ehd_generated_hdc;
 """
 
 
+def firmware_tensors(graph: Graph) -> list[int]:
+    """The graph tensors the firmware's tensor table holds, in its order: the activations, then
+    the constant data operands (of ADD)."""
+    constants = [t for op in graph.ops for t in data_inputs(op) if graph.tensors[t].is_constant]
+    return activation_tensors(graph) + list(dict.fromkeys(constants))
+
+
 def _source(graph: Graph, plan, encoder, classifier, model_id: bytes) -> str:
-    fw_index = {t: i for i, t in enumerate(activation_tensors(graph))}
+    order = firmware_tensors(graph)
+    fw_index = {t: i for i, t in enumerate(order)}
     parts = [f'/* Generated by edgehdc export: do not edit. model_id {model_id.hex()} */\n#include "{HEADER_NAME}"\n']
     layers = []
     for n, op in enumerate(graph.ops):
-        parts.append(_layer_params(graph, op, f"layer{n}"))
-        inputs = [fw_index[i] for i in op.inputs if i >= 0 and i in fw_index]
-        inputs += [UNUSED_INPUT] * (2 - len(inputs))
-        layers.append(
-            f"    {{{_C_OP[op.kind]}, {{{inputs[0]}, {inputs[1]}}}, {fw_index[op.outputs[0]]}, &layer{n}_params}},"
-        )
-    tensors = [
-        f"    {{{plan.offsets[t]}u, {_dims(graph.tensors[t].shape)}, {int(graph.tensors[t].quant.zero_point[0])}}},"
-        for t in fw_index
-    ]
-    parts.append("static const ehd_layer layers[] = {\n" + "\n".join(layers) + "\n};\n")
+        if OpKind(op.kind) is OpKind.RESHAPE:
+            continue  # an alias in the arena plan: the output tensor shares its input's bytes
+        parts.append(layer_params(graph, op, f"layer{n}"))
+        inputs = [fw_index[i] for i in data_inputs(op)]
+        inputs += [NO_TENSOR] * (MAX_LAYER_INPUTS - len(inputs))
+        scratch_offset, scratch = plan.scratch.get(n, (0, 0))
+        layers.append(f"    {{{_C_OP[OpKind(op.kind)]}, {{{', '.join(map(str, inputs))}}}, "
+                      f"{{{fw_index[op.outputs[0]]}}}, &layer{n}_params, {scratch_offset}u, {scratch}u}},")
+    tensors = []
+    for t in order:
+        tensor = graph.tensors[t]
+        data = "NULL"
+        if tensor.is_constant:
+            data = f"tensor{fw_index[t]}_data"
+            parts.append(_array("int8_t", data, tensor.data))
+        zero_point = int(tensor.quant.zero_point[0]) if tensor.quant is not None else 0
+        tensors.append(f"    {{{plan.offsets.get(t, 0)}u, {_dims(tensor.shape)}, {zero_point}, "
+                       f"{_C_DTYPE[tensor.dtype]}, {data}}},")
+    outputs = ", ".join(str(fw_index[t]) for t in graph.outputs)
+    feature = fw_index[graph.outputs[0]] if encoder is not None else "EHD_NO_TENSOR"
+    if layers:
+        parts.append("static const ehd_layer layers[] = {\n" + "\n".join(layers) + "\n};\n")
     parts.append("static const ehd_tensor tensors[] = {\n" + "\n".join(tensors) + "\n};\n")
+    parts.append(f"static const uint16_t outputs[] = {{{outputs}}};\n")
     parts.append(
         "const ehd_model ehd_generated_model = {\n"
-        f"    layers, {len(layers)}, tensors, {len(tensors)},\n"
-        f"    {fw_index[graph.inputs[0]]}, {fw_index[graph.outputs[0]]}, EHD_GENERATED_ARENA_SIZE,\n"
-        f"    {{{', '.join(f'0x{b:02x}' for b in model_id)}}},\n}};\n"
+        f"    {'layers' if layers else 'NULL'}, {len(layers)}, tensors, {len(tensors)},\n"
+        f"    {fw_index[graph.inputs[0]]}, {feature}, EHD_GENERATED_ARENA_SIZE,\n"
+        f"    {{{', '.join(f'0x{b:02x}' for b in model_id)}}},\n"
+        f"    outputs, {len(graph.outputs)},\n}};\n"
     )
-    parts.append(_hdc_source(encoder, classifier))
+    parts.append(_hdc_source(encoder, classifier) if encoder is not None else _NO_HDC)
     return "\n".join(parts)
 
 
-# The ops the runtime's layer table dispatches today; the kernels of the others exist
-# (firmware/src/kernels, edgehdc.export.layer_params) but are not wired into the runtime yet.
-_RUNTIME_OPS = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED,
-                OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D}
-
-
-def _layer_params(graph: Graph, op: Op, name: str) -> str:
-    if op.kind not in _RUNTIME_OPS:
-        raise ValueError(f"{op.kind.value} cannot be exported to the firmware yet")
-    return layer_params(graph, op, name)
+# A plain int8 model: the service sees no HDC head (feature == EHD_NO_TENSOR, no classes).
+_NO_HDC = "const ehd_hdc_model ehd_generated_hdc = {.encoder = EHD_HDC_SIGN_PROJECTION, .n_classes = 0u};\n"
 
 
 def _hdc_source(encoder, classifier) -> str:
