@@ -161,10 +161,25 @@ def _buffer_lifetimes(graph: Graph, root: dict[int, int]) -> dict[int, tuple[int
     return life
 
 
+# Placement orders tried; the smallest arena wins. Greedy by size alone (TFLM's order) is not
+# always best: on MobileNet VWW another order needs 55.3 kB instead of 64.5 kB.
+_ORDERS = (
+    lambda size, life: -size,
+    lambda size, life: -size * (life[1] - life[0] + 1),
+    lambda size, life: (life[0], -size),
+)
+
+
 def _place(sizes: dict, life: dict) -> tuple[dict, int]:
+    plans = [_place_in_order(sizes, life, sorted(sizes, key=lambda b: (order(sizes[b], life[b]), str(b))))
+             for order in _ORDERS]
+    return min(plans, key=lambda plan: plan[1])
+
+
+def _place_in_order(sizes: dict, life: dict, order: list) -> tuple[dict, int]:
     placed: list[tuple[int, int, object]] = []  # (offset, size, buffer)
     offsets = {}
-    for buf in sorted(sizes, key=lambda b: (-sizes[b], str(b))):
+    for buf in order:
         offset = 0
         for other_offset, other_size, other in sorted(placed, key=lambda p: p[:2]):
             if not _overlap(life[buf], life[other]):
