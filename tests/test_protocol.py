@@ -131,8 +131,8 @@ def test_python_constants_match_firmware_header():
     assert d["EHD_PROTO_VERSION"] == p.PROTOCOL_VERSION
     assert d["EHD_PROTO_MAX_BODY"] == p.MAX_BODY
     assert d["EHD_PROTO_REPLY"] == p.REPLY
-    hdc_types = {k for k, v in d.items() if k.startswith("EHD_PROTO_") and 0x10 <= v <= 0x1F
-                 and not k.startswith("EHD_PROTO_ERR_")}  # the HDC messages (ehd_learn.c)
+    hdc_types = {k for k, v in d.items() if k.startswith("EHD_PROTO_") and 0x10 <= v <= 0x2F
+                 and not k.startswith("EHD_PROTO_ERR_")}  # HDC (ehd_learn.c) and runtime messages
     assert {t.name: t.value for t in p.MsgType} == {k[10:]: v for k, v in d.items()
                                                     if k in {"EHD_PROTO_INFO", "EHD_PROTO_INFER", "EHD_PROTO_ERROR"}
                                                     | hdc_types}
@@ -357,6 +357,20 @@ size_t shim_feed(const uint8_t *data, size_t n, uint8_t *reply, size_t cap)
 """
 
 
+def compile_service(cc, folder):
+    """The service with the generated model in `folder` and the shim above, loaded and initialised."""
+    (folder / "shim.c").write_text(_SERVICE_SHIM)
+    sources = sorted(str(s) for s in (ROOT / "firmware" / "src").rglob("*.c"))
+    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-shared", "-fPIC",
+                    f"-I{ROOT / 'firmware' / 'include'}", f"-I{folder}", *sources, str(folder / "ehd_generated.c"),
+                    str(folder / "shim.c"), "-o", str(folder / "libsvc.so")], check=True, capture_output=True)
+    c = ctypes.CDLL(str(folder / "libsvc.so"))
+    c.shim_feed.restype = ctypes.c_size_t
+    c.shim_feed.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
+    assert c.shim_init() == 0
+    return c
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     from edgehdc.export.firmware import write_firmware_sources
@@ -383,15 +397,7 @@ def service(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("service")
     write_firmware_sources(g, encoder, classifier, tmp, bytes(range(8)))
-    (tmp / "shim.c").write_text(_SERVICE_SHIM)
-    sources = sorted(str(s) for s in (ROOT / "firmware" / "src").rglob("*.c"))
-    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-shared", "-fPIC",
-                    f"-I{ROOT / 'firmware' / 'include'}", f"-I{tmp}", *sources, str(tmp / "ehd_generated.c"),
-                    str(tmp / "shim.c"), "-o", str(tmp / "libsvc.so")], check=True, capture_output=True)
-    c = ctypes.CDLL(str(tmp / "libsvc.so"))
-    c.shim_feed.restype = ctypes.c_size_t
-    c.shim_feed.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
-    assert c.shim_init() == 0
+    c = compile_service(cc, tmp)
 
     def send(wire: bytes) -> list[p.Packet]:
         buf = ctypes.create_string_buffer(65536)

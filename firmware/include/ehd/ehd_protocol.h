@@ -39,6 +39,11 @@
 #define EHD_PROTO_PROTO_WRITE 0x14u   /* replace a class prototype without reflashing */
 #define EHD_PROTO_PROTO_READ 0x15u
 #define EHD_PROTO_LEARN_INFO 0x16u
+/* Runtime messages (0x20-0x2F, firmware/src/app/ehd_runtime_msgs.c). */
+#define EHD_PROTO_MODEL_INFO 0x20u  /* the input and output tensors: dtype, dims, bytes */
+#define EHD_PROTO_INPUT_WRITE 0x21u /* a chunk of the input tensor, for inputs larger than a frame */
+#define EHD_PROTO_INVOKE 0x22u      /* INFER on the input as written */
+#define EHD_PROTO_OUTPUT_READ 0x23u /* a slice of an output tensor after the last run */
 #define EHD_PROTO_REPLY 0x80u
 
 /* ERROR reply codes: body = code:u8 detail:i32. */
@@ -54,6 +59,8 @@
 #define EHD_PROTO_ERR_CLASS_OUT_OF_RANGE 17u /* detail: the class index */
 #define EHD_PROTO_ERR_CLASS_TABLE_FULL 18u   /* detail: the capacity */
 #define EHD_PROTO_ERR_BAD_LEARN_MODE 19u     /* detail: the mode or source byte */
+/* Runtime error codes (32-39). */
+#define EHD_PROTO_ERR_OUT_OF_RANGE 32u /* detail: the output index or byte offset outside the tensor */
 #define EHD_PROTO_ERROR_BODY_BYTES 5u
 
 /* INFO reply `backend` values. */

@@ -41,8 +41,10 @@ typedef struct {
  * bytes. Returns EHD_ERR_ARG for NULL pointers; otherwise the service is
  * usable and the return value is its `config` status: a model that does not
  * fit (arena too small, feature length != HDC n_features, more than
- * EHD_SERVICE_MAX_CLASSES classes, input or INFER reply larger than
- * EHD_PROTO_MAX_BODY) still answers INFO, and INFER with RUNTIME(status).
+ * EHD_SERVICE_MAX_CLASSES classes, INFER reply larger than EHD_PROTO_MAX_BODY)
+ * still answers INFO, and INFER with RUNTIME(status). A model without an HDC
+ * head (feature == EHD_NO_TENSOR) is a plain int8 runtime: INFER returns its
+ * output tensors.
  */
 ehd_status ehd_service_init(ehd_service *svc, const ehd_model *model, const ehd_hdc_model *hdc,
                             int8_t *arena, uint32_t arena_size, const ehd_service_board *board,
@@ -50,6 +52,18 @@ ehd_status ehd_service_init(ehd_service *svc, const ehd_model *model, const ehd_
 
 /* Consumes one received byte; writes a reply whenever a frame completes. */
 void ehd_service_feed(ehd_service *svc, uint8_t byte);
+
+/*
+ * Runs the model on the input tensor as it stands in the arena and answers `packet` with an
+ * INFER-shaped reply of type `packet->type | EHD_PROTO_REPLY` (INFER after copying its body;
+ * INVOKE after INPUT_WRITE chunks).
+ */
+void ehd_service_infer(ehd_service *svc, const ehd_proto_packet *packet);
+
+/* Reply building for the message handlers: the body to fill, then send it (or an ERROR reply). */
+uint8_t *ehd_service_body(ehd_service *svc);
+void ehd_service_reply(ehd_service *svc, uint8_t type, uint8_t seq, size_t body_len);
+void ehd_service_error(ehd_service *svc, uint8_t seq, uint8_t code, int32_t detail);
 
 /* Answers one valid packet (what ehd_service_feed does after framing). */
 void ehd_service_handle(ehd_service *svc, const ehd_proto_packet *packet);

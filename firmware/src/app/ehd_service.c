@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ehd/ehd_learn.h"
+#include "ehd/ehd_runtime_msgs.h"
 
 #define INFO_FIXED_BYTES 37u  /* INFO reply body without the board name */
 #define INFER_FIXED_BYTES 12u /* INFER reply body before the distances */
@@ -42,9 +43,22 @@ static void reply_error(ehd_service *svc, uint8_t seq, uint8_t code, int32_t det
     reply(svc, EHD_PROTO_ERROR, seq, EHD_PROTO_ERROR_BODY_BYTES);
 }
 
-static uint32_t infer_reply_bytes(const ehd_hdc_model *hdc)
+static int has_hdc(const ehd_model *model)
 {
-    return INFER_FIXED_BYTES + 2u * hdc->n_classes + hdc->n_features + hdc->dim / 8u;
+    return model->feature != EHD_NO_TENSOR;
+}
+
+/* HDC model: label, ticks, distances, features, hv. Plain model: ticks_model, then every output. */
+static uint32_t infer_reply_bytes(const ehd_model *model, const ehd_hdc_model *hdc)
+{
+    if (has_hdc(model)) {
+        return INFER_FIXED_BYTES + 2u * hdc->n_classes + hdc->n_features + hdc->dim / 8u;
+    }
+    uint32_t bytes = 4u;
+    for (uint16_t k = 0; k < model->n_outputs; k++) {
+        bytes += ehd_model_tensor_bytes(model, model->outputs[k]);
+    }
+    return bytes;
 }
 
 /* A tensor of the model lies inside the arena. */
@@ -54,8 +68,8 @@ static int tensor_fits(const ehd_model *model, uint16_t index, uint32_t arena_si
         return 0;
     }
     const ehd_tensor *t = &model->tensors[index];
-    const int32_t count = ehd_dims_count(&t->dims);
-    return count > 0 && t->offset <= arena_size && (uint32_t)count <= arena_size - t->offset;
+    const uint32_t bytes = ehd_model_tensor_bytes(model, index);
+    return bytes > 0 && t->data == 0 && t->offset <= arena_size && bytes <= arena_size - t->offset;
 }
 
 static ehd_status check_config(const ehd_service *svc, uint32_t arena_size)
@@ -63,16 +77,24 @@ static ehd_status check_config(const ehd_service *svc, uint32_t arena_size)
     const ehd_model *model = svc->model;
     const ehd_hdc_model *hdc = svc->hdc;
     if (model->tensors == 0 || arena_size < model->arena_size ||
-        !tensor_fits(model, model->input, arena_size) ||
-        !tensor_fits(model, model->feature, arena_size)) {
+        !tensor_fits(model, model->input, arena_size) || model->n_outputs == 0 ||
+        model->outputs == 0 || (has_hdc(model) && !tensor_fits(model, model->feature, arena_size))) {
         return EHD_ERR_ARENA;
     }
-    if (ehd_dims_count(&model->tensors[model->feature].dims) != (int32_t)hdc->n_features ||
-        hdc->dim == 0 || hdc->dim % 32u != 0 || hdc->n_classes == 0 ||
-        hdc->n_classes > EHD_SERVICE_MAX_CLASSES) {
+    for (uint16_t k = 0; k < model->n_outputs; k++) {
+        if (!tensor_fits(model, model->outputs[k], arena_size)) {
+            return EHD_ERR_ARENA;
+        }
+    }
+    if (has_hdc(model) &&
+        (model->tensors[model->feature].dtype != EHD_DTYPE_INT8 ||
+         ehd_dims_count(&model->tensors[model->feature].dims) != (int32_t)hdc->n_features ||
+         hdc->dim == 0 || hdc->dim % 32u != 0 || hdc->n_classes == 0 ||
+         hdc->n_classes > EHD_SERVICE_MAX_CLASSES)) {
         return EHD_ERR_SHAPE;
     }
-    if (svc->input_bytes > EHD_PROTO_MAX_BODY || infer_reply_bytes(hdc) > EHD_PROTO_MAX_BODY) {
+    /* An input larger than a frame arrives in INPUT_WRITE chunks; the INFER reply must fit one. */
+    if (infer_reply_bytes(model, hdc) > EHD_PROTO_MAX_BODY) {
         return EHD_ERR_ARG;
     }
     return EHD_OK;
@@ -92,11 +114,7 @@ ehd_status ehd_service_init(ehd_service *svc, const ehd_model *model, const ehd_
     svc->board = *board;
     svc->write = write;
     svc->write_ctx = write_ctx;
-    svc->input_bytes = 0;
-    if (model->tensors != 0 && model->input < model->n_tensors) {
-        const int32_t count = ehd_dims_count(&model->tensors[model->input].dims);
-        svc->input_bytes = count > 0 ? (uint32_t)count : 0;
-    }
+    svc->input_bytes = ehd_model_tensor_bytes(model, model->input);
     ehd_proto_rx_init(&svc->rx);
     svc->config = check_config(svc, arena_size);
     return svc->config;
@@ -150,16 +168,47 @@ static void handle_infer(ehd_service *svc, const ehd_proto_packet *packet)
         reply_error(svc, packet->seq, EHD_PROTO_ERR_BAD_LENGTH, (int32_t)packet->body_len);
         return;
     }
+    memcpy(ehd_model_tensor(svc->model, svc->arena, svc->model->input), packet->body, svc->input_bytes);
+    ehd_service_infer(svc, packet);
+}
+
+/* A plain model's INFER reply: ticks_model, then the bytes of every output tensor in order. */
+static void reply_outputs(ehd_service *svc, uint8_t seq, uint8_t type, uint32_t ticks)
+{
+    const ehd_model *model = svc->model;
+    uint8_t *p = put_u32(body(svc), ticks);
+    for (uint16_t k = 0; k < model->n_outputs; k++) {
+        const uint32_t bytes = ehd_model_tensor_bytes(model, model->outputs[k]);
+        memcpy(p, ehd_model_tensor(model, svc->arena, model->outputs[k]), bytes);
+        p += bytes;
+    }
+    reply(svc, type, seq, (size_t)(p - body(svc)));
+}
+
+void ehd_service_infer(ehd_service *svc, const ehd_proto_packet *packet)
+{
+    const uint8_t type = (uint8_t)(packet->type | EHD_PROTO_REPLY);
+    if (svc->config != EHD_OK) {
+        reply_error(svc, packet->seq, EHD_PROTO_ERR_RUNTIME, svc->config);
+        return;
+    }
     const ehd_model *model = svc->model;
     const ehd_hdc_model *hdc = svc->hdc;
     uint32_t *hv = svc->hv;
     uint16_t *distances = svc->distances;
     ehd_hdc_result result = {0, 0};
 
-    memcpy(ehd_model_tensor(model, svc->arena, model->input), packet->body, svc->input_bytes);
     const uint32_t t0 = svc->board.ticks();
     ehd_status status = ehd_model_invoke(model, svc->arena);
     const uint32_t t1 = svc->board.ticks();
+    if (!has_hdc(model)) {
+        if (status != EHD_OK) {
+            reply_error(svc, packet->seq, EHD_PROTO_ERR_RUNTIME, status);
+        } else {
+            reply_outputs(svc, packet->seq, type, t1 - t0);
+        }
+        return;
+    }
     const int8_t *features = ehd_model_tensor(model, svc->arena, model->feature);
     if (status == EHD_OK) {
         status = ehd_hdc_encode(hdc, features, hv);
@@ -186,7 +235,7 @@ static void handle_infer(ehd_service *svc, const ehd_proto_packet *packet)
     for (uint32_t w = 0; w < hdc->dim / 32u; w++) {
         p = put_u32(p, hv[w]);
     }
-    reply(svc, EHD_PROTO_INFER | EHD_PROTO_REPLY, packet->seq, infer_reply_bytes(hdc));
+    reply(svc, type, packet->seq, infer_reply_bytes(model, hdc));
 }
 
 void ehd_service_handle(ehd_service *svc, const ehd_proto_packet *packet)
@@ -199,11 +248,27 @@ void ehd_service_handle(ehd_service *svc, const ehd_proto_packet *packet)
         handle_infer(svc, packet);
         break;
     default:
-        if (!ehd_learn_handle(svc, packet)) { /* HDC messages 0x10-0x1F */
+        /* HDC messages 0x10-0x1F, runtime messages 0x20-0x2F */
+        if (!ehd_learn_handle(svc, packet) && !ehd_runtime_msgs_handle(svc, packet)) {
             reply_error(svc, packet->seq, EHD_PROTO_ERR_UNKNOWN_TYPE, packet->type);
         }
         break;
     }
+}
+
+uint8_t *ehd_service_body(ehd_service *svc)
+{
+    return body(svc);
+}
+
+void ehd_service_reply(ehd_service *svc, uint8_t type, uint8_t seq, size_t body_len)
+{
+    reply(svc, type, seq, body_len);
+}
+
+void ehd_service_error(ehd_service *svc, uint8_t seq, uint8_t code, int32_t detail)
+{
+    reply_error(svc, seq, code, detail);
 }
 
 void ehd_service_feed(ehd_service *svc, uint8_t byte)

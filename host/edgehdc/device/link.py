@@ -8,7 +8,12 @@ import numpy as np
 import serial
 
 from .protocol import (
+    MAX_BODY,
     MAX_PACKET,
+    OUTPUT_READ,
+    ModelInfo,
+    OutputsReply,
+    input_write_bodies,
     ClassifyReply,
     LearnInfo,
     LearnMode,
@@ -51,6 +56,7 @@ class DeviceLink:
         self._serial = serial.serial_for_url(port, baudrate=baudrate, timeout=timeout)
         self._seq = 0
         self._info: InfoReply | None = None
+        self._model_info: ModelInfo | None = None
         self._on_close = on_close
 
     def close(self) -> None:
@@ -159,6 +165,41 @@ class DeviceLink:
         words = np.ascontiguousarray(bits, dtype="<u4").reshape(-1)
         body = self.request(MsgType.PROTO_WRITE, struct.pack("<HH", label, weight) + words.tobytes()).body
         return int.from_bytes(body[2:4], "little")
+
+    # --- runtime messages (docs/protocol.md): any model, its output tensors -------------------
+
+    def model_info(self) -> ModelInfo:
+        self._model_info = ModelInfo.from_body(self.request(MsgType.MODEL_INFO).body)
+        return self._model_info
+
+    def run(self, x: np.ndarray) -> tuple[int, list[np.ndarray], InferReply | None]:
+        """Runs the model on one input (int8 or float32 as the model's): (ticks_model, every output
+        tensor NHWC, the HDC reply or None for a plain model). An input larger than a frame goes in
+        INPUT_WRITE chunks, then INVOKE."""
+        model = self._model_info or self.model_info()
+        x = np.asarray(x)
+        if x.dtype != model.input.dtype.newbyteorder("=") or x.nbytes != model.input.bytes:
+            raise ValueError(f"input must be {model.input.dtype} with shape {model.input.shape}, got {x.dtype} {x.shape}")
+        data = np.ascontiguousarray(x, model.input.dtype).tobytes()
+        if len(data) <= MAX_BODY:
+            reply = self.request(MsgType.INFER, data)
+        else:
+            for body in input_write_bodies(data):
+                self.request(MsgType.INPUT_WRITE, body)
+            reply = self.request(MsgType.INVOKE)
+        if model.feature is None:
+            out = OutputsReply.from_body(reply.body, model)
+            return out.ticks_model, out.outputs, None
+        hdc = InferReply.from_body(reply.body, self._info or self.info())
+        return hdc.ticks_model, [self.read_output(k) for k in range(len(model.outputs))], hdc
+
+    def read_output(self, index: int) -> np.ndarray:
+        """Output tensor `index` as the last run left it (OUTPUT_READ, frame by frame)."""
+        model = self._model_info or self.model_info()
+        d = model.outputs[index]
+        data = b"".join(self.request(MsgType.OUTPUT_READ, OUTPUT_READ.pack(index, at, min(MAX_BODY, d.bytes - at))).body
+                        for at in range(0, d.bytes, MAX_BODY))
+        return np.frombuffer(data, d.dtype).reshape(d.shape).copy()
 
     def _read_packet(self) -> Packet:
         while True:

@@ -34,6 +34,11 @@ class MsgType(enum.IntEnum):
     PROTO_WRITE = 0x14
     PROTO_READ = 0x15
     LEARN_INFO = 0x16
+    # runtime messages, 0x20-0x2F (firmware/src/app/ehd_runtime_msgs.c)
+    MODEL_INFO = 0x20
+    INPUT_WRITE = 0x21
+    INVOKE = 0x22
+    OUTPUT_READ = 0x23
     ERROR = 0x7F
 
 
@@ -50,6 +55,8 @@ class ErrorCode(enum.IntEnum):
     CLASS_OUT_OF_RANGE = 17
     CLASS_TABLE_FULL = 18
     BAD_LEARN_MODE = 19
+    # runtime errors, 32-39
+    OUT_OF_RANGE = 32
 
 
 class Backend(enum.IntEnum):
@@ -312,3 +319,73 @@ class LearnInfo:
         if len(body) != 10:
             raise ProtocolError(f"learner state of {len(body)} bytes, expected 10")
         return cls(*struct.unpack("<HHHI", body))
+
+
+# --- runtime messages (0x20-0x2F) -------------------------------------------------------------
+
+RUNTIME_REVISION = 1
+_TENSOR_DESC = struct.Struct("<B4HI")  # dtype, n, h, w, c, bytes
+OUTPUT_READ = struct.Struct("<HIH")  # index, offset, length
+NO_OUTPUT = 0xFF
+DTYPES = {0: np.dtype(np.int8), 1: np.dtype("<f4")}  # ehd_dtype
+
+
+@dataclass(frozen=True)
+class TensorDesc:
+    dtype: np.dtype
+    shape: tuple[int, int, int, int]  # NHWC
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """MODEL_INFO: the model's input and output tensors, and which output feeds the HDC head."""
+
+    revision: int
+    input: TensorDesc
+    outputs: tuple[TensorDesc, ...]
+    feature: int | None  # index into `outputs`, None for a plain int8 model
+
+    @classmethod
+    def from_body(cls, body: bytes) -> "ModelInfo":
+        if len(body) < 3:
+            raise ProtocolError(f"MODEL_INFO reply of {len(body)} bytes, expected >= 3")
+        revision, n_outputs, feature = body[:3]
+        size = 3 + _TENSOR_DESC.size * (1 + n_outputs)
+        if len(body) != size:
+            raise ProtocolError(f"MODEL_INFO reply of {len(body)} bytes, expected {size}")
+        descs = []
+        for k in range(1 + n_outputs):
+            dtype, *shape, nbytes = _TENSOR_DESC.unpack_from(body, 3 + k * _TENSOR_DESC.size)
+            if dtype not in DTYPES:
+                raise ProtocolError(f"MODEL_INFO tensor {k} has unknown dtype {dtype}")
+            descs.append(TensorDesc(DTYPES[dtype], tuple(shape), nbytes))
+        return cls(revision, descs[0], tuple(descs[1:]), None if feature == NO_OUTPUT else feature)
+
+    def infer_reply_bytes(self) -> int:
+        """INFER reply of a plain model: ticks_model:u32 then every output."""
+        return 4 + sum(d.bytes for d in self.outputs)
+
+
+@dataclass(frozen=True)
+class OutputsReply:
+    """INFER / INVOKE reply of a plain int8 model (no HDC head)."""
+
+    ticks_model: int
+    outputs: list[np.ndarray]  # NHWC, int8 or float32
+
+    @classmethod
+    def from_body(cls, body: bytes, model: ModelInfo) -> "OutputsReply":
+        if len(body) != model.infer_reply_bytes():
+            raise ProtocolError(f"INFER reply of {len(body)} bytes, expected {model.infer_reply_bytes()}")
+        (ticks,) = struct.unpack_from("<I", body)
+        outputs, at = [], 4
+        for d in model.outputs:
+            outputs.append(np.frombuffer(body, d.dtype, d.bytes // d.dtype.itemsize, at).reshape(d.shape).copy())
+            at += d.bytes
+        return cls(ticks, outputs)
+
+
+def input_write_bodies(data: bytes, chunk: int = MAX_BODY - 4) -> list[bytes]:
+    """INPUT_WRITE requests (offset:u32 then bytes) that write `data` into the input tensor."""
+    return [struct.pack("<I", at) + data[at : at + chunk] for at in range(0, len(data), chunk)] or [b"\0" * 4]
