@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import track
 
-from edgehdc import verify
+from edgehdc import verify, verify_device
 from edgehdc.finetune import cli as finetune_cli
 from edgehdc.device.emulator import BACKENDS
 from edgehdc.hdc import cli as hdc_cli
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--backend", choices=BACKENDS, default="portable",
                       help="firmware kernel backend (default portable)")
     demo.set_defaults(handler=_demo)
-    verify.register(sub)
+    verify_device.register(verify.register(sub).targets)
     finetune_cli.register(sub)
     hdc_cli.register(sub)
     args = parser.parse_args(argv)

@@ -268,6 +268,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         p.add_argument("--oracle-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                        help=f"stop the oracle after this long per step (default {DEFAULT_TIMEOUT:g})")
     verify_parser.set_defaults(handler=run_cli)
+    verify_parser.targets = targets  # other modules add targets here (verify device)
     return verify_parser
 
 
