@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from edgehdc.device.emulator import BACKENDS, ICOUNT_SHIFT, EmulatorError, ticks_to_instructions
-from edgehdc.export.firmware import _array, _dims, _layer_params
+from edgehdc.export.layer_params import c_array as _array, c_dims as _dims, layer_params as _layer_params
 from edgehdc.quant.arith import ConvParams, FullyConnectedParams, PoolParams, lower
 from edgehdc.quant.ir import Graph, Op, OpKind
 
