@@ -39,6 +39,7 @@
 #define EHD_PROTO_PROTO_WRITE 0x14u   /* replace a class prototype without reflashing */
 #define EHD_PROTO_PROTO_READ 0x15u
 #define EHD_PROTO_LEARN_INFO 0x16u
+#define EHD_PROTO_PROFILE 0x20u      /* one inference with the ticks of every layer (firmware/src/app/ehd_profile.c) */
 #define EHD_PROTO_REPLY 0x80u
 
 /* ERROR reply codes: body = code:u8 detail:i32. */
@@ -54,6 +55,8 @@
 #define EHD_PROTO_ERR_CLASS_OUT_OF_RANGE 17u /* detail: the class index */
 #define EHD_PROTO_ERR_CLASS_TABLE_FULL 18u   /* detail: the capacity */
 #define EHD_PROTO_ERR_BAD_LEARN_MODE 19u     /* detail: the mode or source byte */
+/* Integrity error (24): detail = the INFO reply's integrity flags (ehd_integrity.h). */
+#define EHD_PROTO_ERR_INTEGRITY 24u
 #define EHD_PROTO_ERROR_BODY_BYTES 5u
 
 /* INFO reply `backend` values. */

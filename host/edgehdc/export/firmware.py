@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgehdc.export.arena import activation_tensors, plan_arena
+from edgehdc.export.integrity import integrity_source
 from edgehdc.export.layer_params import c_array as _array
 from edgehdc.export.layer_params import c_dims as _dims
 from edgehdc.export.layer_params import layer_params
@@ -37,6 +38,7 @@ def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id:
     out_dir = Path(out_dir)
     header = _header(plan.size, model_id)
     source = _source(graph, plan, encoder, classifier, model_id)
+    source += integrity_source(source)  # CRC-32 of the tables, checked at boot
     return [atomic_write_text(out_dir / HEADER_NAME, header), atomic_write_text(out_dir / SOURCE_NAME, source)]
 
 
@@ -48,12 +50,14 @@ def _header(arena_size: int, model_id: bytes) -> str:
 #include <stddef.h>
 
 #include "ehd/ehd_hdc.h"
+#include "ehd/ehd_integrity.h"
 #include "ehd/ehd_model.h"
 
 #define EHD_GENERATED_ARENA_SIZE {arena_size}u
 
 extern const ehd_model ehd_generated_model;
 extern const ehd_hdc_model ehd_generated_hdc;
+extern const ehd_integrity ehd_generated_integrity;
 
 #endif /* EHD_GENERATED_H */
 """

@@ -1,0 +1,122 @@
+"""Per-layer profile of one inference on the device (PROFILE, docs/protocol.md).
+
+    with EmulatedBoard("qemu_m4", model_dir=out) as board:
+        prof = read_profile(board.link, x)
+        print_profile(prof, icount_shift=board.icount_shift)
+
+The device runs one inference exactly as INFER does and reads its counter
+after every layer: layer i took `stamps[i] - stamps[i-1]` ticks, layer 0
+counts from the reading taken just before the invoke. The layers therefore sum
+to the model stage minus a fixed tail (`tail_ticks`: leaving the invoke and
+reading the counter once more), and the HDC stage (encode + Hamming search) is
+reported apart, as INFER reports it.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .protocol import MsgType, ProtocolError
+
+MODEL_HEADER = Path(__file__).resolve().parents[3] / "firmware" / "include" / "ehd" / "ehd_model.h"
+_HEAD = struct.Struct("<IIH")  # ticks_model, ticks_hdc, n_layers
+_LAYER = struct.Struct("<BI")  # op, ticks
+
+
+@lru_cache(maxsize=None)
+def op_names() -> dict[int, str]:
+    """EHD_OP_* codes of the firmware's layer table, read from ehd_model.h (not copied)."""
+    return {int(v): name for name, v in re.findall(r"EHD_OP_(\w+) = (\d+)", MODEL_HEADER.read_text())}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Ticks of one inference: every layer, the model stage, the HDC stage."""
+
+    ops: tuple[int, ...]  # EHD_OP_* of each layer, in execution order
+    layer_ticks: np.ndarray  # uint32 [n_layers]
+    ticks_model: int
+    ticks_hdc: int
+    counter_hz: int
+
+    @classmethod
+    def from_body(cls, body: bytes, counter_hz: int) -> "Profile":
+        if len(body) < _HEAD.size:
+            raise ProtocolError(f"PROFILE reply of {len(body)} bytes, expected >= {_HEAD.size}")
+        ticks_model, ticks_hdc, n = _HEAD.unpack_from(body)
+        if len(body) != _HEAD.size + n * _LAYER.size:
+            raise ProtocolError(f"PROFILE reply of {len(body)} bytes for {n} layers, "
+                                f"expected {_HEAD.size + n * _LAYER.size}")
+        layers = [_LAYER.unpack_from(body, _HEAD.size + i * _LAYER.size) for i in range(n)]
+        return cls(tuple(op for op, _ in layers), np.array([t for _, t in layers], np.uint32),
+                   ticks_model, ticks_hdc, counter_hz)
+
+    @property
+    def tail_ticks(self) -> int:
+        """Model stage minus the layers: the return from the invoke and one counter read."""
+        return self.ticks_model - int(self.layer_ticks.sum(dtype=np.int64))
+
+    def op_name(self, i: int) -> str:
+        return op_names().get(self.ops[i], f"op {self.ops[i]}")
+
+    def as_dict(self, icount_shift: int | None = None) -> dict:
+        """For report.json: ticks, and instructions too when the counter ran under QEMU icount."""
+        rows = [{"layer": i, "op": self.op_name(i), "ticks": int(t)} for i, t in enumerate(self.layer_ticks)]
+        out = {"counter_hz": self.counter_hz, "ticks_model": self.ticks_model, "ticks_hdc": self.ticks_hdc,
+               "tail_ticks": self.tail_ticks, "layers": rows}
+        if icount_shift is not None:
+            for row in rows:
+                row["instructions"] = self.instructions(row["ticks"], icount_shift)
+            out.update(icount_shift=icount_shift,
+                       instructions_model=self.instructions(self.ticks_model, icount_shift),
+                       instructions_hdc=self.instructions(self.ticks_hdc, icount_shift))
+        return out
+
+    def instructions(self, ticks: int, icount_shift: int) -> int:
+        from .emulator import ticks_to_instructions
+
+        return round(ticks_to_instructions(ticks, self.counter_hz, icount_shift))
+
+
+def read_profile(link, x: np.ndarray) -> Profile:
+    """PROFILE on one int8 input (the INFER input, any shape of the right size) over a DeviceLink."""
+    info = link._info or link.info()
+    x = np.asarray(x)
+    if x.dtype != np.int8 or x.size != info.input_bytes:
+        raise ValueError(f"input must be {info.input_bytes} int8 values, got {x.dtype} {x.shape}")
+    reply = link.request(MsgType.PROFILE, np.ascontiguousarray(x).tobytes())
+    return Profile.from_body(reply.body, info.counter_hz)
+
+
+def profile_table(profile: Profile, icount_shift: int | None = None, title: str = "per-layer profile"):
+    """A rich Table: one row per layer, then the HDC stage and the whole inference, with shares."""
+    from rich.table import Table
+
+    unit = "instructions" if icount_shift is not None else "ticks"
+    count = (lambda t: profile.instructions(t, icount_shift)) if icount_shift is not None else int
+    total = profile.ticks_model + profile.ticks_hdc
+    table = Table(title=title)
+    for col, justify in (("#", "right"), ("op", "left"), (unit, "right"), ("share", "right")):
+        table.add_column(col, justify=justify)
+
+    def row(label: str, op: str, ticks: int) -> None:
+        table.add_row(label, op, f"{count(ticks):,}", f"{100 * ticks / max(total, 1):.1f}%")
+
+    for i, t in enumerate(profile.layer_ticks):
+        row(str(i), profile.op_name(i), int(t))
+    row("", "(invoke return)", profile.tail_ticks)
+    row("", "HDC encode + search", profile.ticks_hdc)
+    row("", "[bold]inference[/bold]", total)
+    return table
+
+
+def print_profile(profile: Profile, icount_shift: int | None = None, console=None) -> None:
+    from rich.console import Console
+
+    (console or Console()).print(profile_table(profile, icount_shift))
