@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgehdc.export.arena import activation_tensors, plan_arena
+from edgehdc.export.budget import check_sources
 from edgehdc.export.integrity import integrity_source
 from edgehdc.export.layer_params import c_array as _array
 from edgehdc.export.layer_params import c_dims as _dims
@@ -25,8 +26,13 @@ UNUSED_INPUT = 0xFFFF
 _C_OP = {kind: f"EHD_OP_{kind.value}" for kind in OpKind}
 
 
-def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id: bytes) -> list[Path]:
+def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id: bytes,
+                           board: str | None = None) -> list[Path]:
     """Writes ehd_generated.h/.c into out_dir; returns their paths.
+
+    With `board` (a platformio.ini environment), a model whose tables or arena
+    exceed that board's flash or RAM raises `ModelTooBigError` with the numbers
+    (edgehdc.export.budget) and nothing is written.
 
     `graph.outputs[0]` is the embedding the HDC encoder reads; `encoder` is an
     `edgehdc.hdc` encoder, `classifier` a fitted `edgehdc.hdc.Centroid` (or an
@@ -39,6 +45,8 @@ def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id:
     header = _header(plan.size, model_id)
     source = _source(graph, plan, encoder, classifier, model_id)
     source += integrity_source(source)  # CRC-32 of the tables, checked at boot
+    if board is not None:
+        check_sources(header, source, board)
     return [atomic_write_text(out_dir / HEADER_NAME, header), atomic_write_text(out_dir / SOURCE_NAME, source)]
 
 
