@@ -94,29 +94,26 @@ def read_profile(link, x: np.ndarray) -> Profile:
     return Profile.from_body(reply.body, info.counter_hz)
 
 
-def profile_table(profile: Profile, icount_shift: int | None = None, title: str = "per-layer profile"):
-    """A rich Table: one row per layer, then the HDC stage and the whole inference, with shares."""
+def profile_table(profile: dict, title: str = "per-layer profile (one inference on the device)"):
+    """A rich Table of `Profile.as_dict()` (what report.json keeps): one row per layer, the invoke's
+    tail, the HDC stage and the whole inference, in instructions when known, else ticks."""
     from rich.table import Table
 
-    unit = "instructions" if icount_shift is not None else "ticks"
-    count = (lambda t: profile.instructions(t, icount_shift)) if icount_shift is not None else int
-    total = profile.ticks_model + profile.ticks_hdc
+    unit = "instructions" if "icount_shift" in profile else "ticks"
+    rows = [(str(r["layer"]), r["op"], r[unit]) for r in profile["layers"]]
+    model, hdc = (profile["instructions_model"], profile["instructions_hdc"]) if unit == "instructions" else (
+        profile["ticks_model"], profile["ticks_hdc"])
+    rows += [("", "(invoke return)", model - sum(r[2] for r in rows)), ("", "HDC encode + search", hdc),
+             ("", "inference", model + hdc)]
     table = Table(title=title)
     for col, justify in (("#", "right"), ("op", "left"), (unit, "right"), ("share", "right")):
         table.add_column(col, justify=justify)
-
-    def row(label: str, op: str, ticks: int) -> None:
-        table.add_row(label, op, f"{count(ticks):,}", f"{100 * ticks / max(total, 1):.1f}%")
-
-    for i, t in enumerate(profile.layer_ticks):
-        row(str(i), profile.op_name(i), int(t))
-    row("", "(invoke return)", profile.tail_ticks)
-    row("", "HDC encode + search", profile.ticks_hdc)
-    row("", "[bold]inference[/bold]", total)
+    for label, op, count in rows:
+        table.add_row(label, op, f"{count:,}", f"{100 * count / max(model + hdc, 1):.1f}%")
     return table
 
 
 def print_profile(profile: Profile, icount_shift: int | None = None, console=None) -> None:
     from rich.console import Console
 
-    (console or Console()).print(profile_table(profile, icount_shift))
+    (console or Console()).print(profile_table(profile.as_dict(icount_shift)))
