@@ -22,6 +22,7 @@ from edgehdc.export import csource
 from edgehdc.export.firmware import SOURCE_NAME
 from edgehdc.export.integrity import TABLE_FORMAT_VERSION, tables
 from edgehdc.export.layer_params import c_array, c_float
+from edgehdc.hdc import IdLevel, SignProjection
 
 sys.path.insert(0, str(Path(__file__).parent / "helpers"))
 import tiny_device as tiny  # noqa: E402
@@ -73,9 +74,14 @@ def test_tables_split_model_and_hdc_and_crc_is_zlib(tmp_path):
     assert [c.name for c in model.regions] == [
         "layer0_weights", "layer0_bias", "layer0_multiplier", "layer0_shift", "layer0_params",
         "layer1_params", "layer2_weights", "layer2_bias", "layer2_multiplier", "layer2_shift", "layer2_params"]
-    assert [c.name for c in hdc.regions] == ["hdc_projection", "hdc_prototypes"]
+    config = ["dim", "n_features", "feature_zero_point", "seed", "n_levels", "level_lo", "level_hi", "n_classes"]
+    assert [c.name for c in hdc.regions] == ["hdc_projection", "hdc_prototypes"] + [
+        f"ehd_generated_hdc.{f}" for f in config]
     assert model.crc == zlib.crc32(b"".join(c.data for c in model.regions))
-    assert hdc.bytes == 4 * (tiny.DIM * 1 + tiny.N_CLASSES * tiny.DIM // 32)
+    assert hdc.bytes == 4 * (tiny.DIM * 1 + tiny.N_CLASSES * tiny.DIM // 32) + 2 * 4 + 4 * 4
+    fields = {c.name.split(".")[1]: c.data for c in hdc.regions[2:]}
+    assert fields["dim"] == tiny.DIM.to_bytes(2, "little") and fields["level_lo"] == bytes(4)  # unset: 0
+    assert fields["feature_zero_point"] == (5).to_bytes(4, "little", signed=True)
 
 
 # --- the firmware's CRC-32 and boot check, compiled for this machine ------------------------------
@@ -120,6 +126,19 @@ def test_intact_tables_report_the_host_crcs(model_dir, tmp_path):
     assert tiny.request(send, MsgType.INFER, x).type == MsgType.INFER | p.REPLY
 
 
+@pytest.mark.parametrize("encoder,capacity,hdc_arrays", [
+    (SignProjection(tiny.N_FEATURES, tiny.DIM, zero_point=5, stored=False), None, ["hdc_prototypes"]),
+    (IdLevel(tiny.N_FEATURES, tiny.DIM, n_levels=8, zero_point=5), None, ["hdc_items", "hdc_levels", "hdc_prototypes"]),
+    (None, 6, ["hdc_projection", "hdc_prototypes", "hdc_flash_accumulators"]),
+], ids=["regenerated-projection", "id-level", "learner"])
+def test_every_hdc_head_boots_intact(tmp_path, encoder, capacity, hdc_arrays):
+    tiny.export(tmp_path / "model", encoder=encoder, learner_capacity=capacity)
+    model, hdc = tables((tmp_path / "model" / SOURCE_NAME).read_text())
+    assert [c.name for c in hdc.regions if not c.field] == hdc_arrays
+    info = _info(tiny.service(tmp_path / "model", tmp_path))
+    assert info.intact and (info.model_crc, info.hdc_crc) == (model.crc, hdc.crc)
+
+
 @pytest.mark.parametrize("array,flag", [("layer0_weights", p.Integrity.MODEL_CORRUPT),
                                         ("layer2_shift", p.Integrity.MODEL_CORRUPT),
                                         ("hdc_prototypes", p.Integrity.HDC_CORRUPT),
@@ -140,6 +159,17 @@ def test_corrupt_table_answers_info_and_refuses_the_rest(model_dir, tmp_path, ar
         err = DeviceError.from_packet(tiny.request(send, type_, body, seq=9))
         assert (err.code, err.detail, err.seq) == (ErrorCode.INTEGRITY, int(flag), 9)
     assert _info(send).integrity == flag  # still answering
+
+
+def test_corrupt_hdc_seed_is_caught(model_dir, tmp_path):
+    """The seed is the whole projection of an encoder regenerated on the device: it is covered too."""
+    path = model_dir / SOURCE_NAME
+    text = path.read_text()
+    seed = text.split(".seed = ")[1].split(",")[0]
+    path.write_text(text.replace(f".seed = {seed},", f".seed = 0x{int(seed.rstrip('u'), 16) ^ 0x100:08x}u,"))
+    info = _info(tiny.service(model_dir, tmp_path))
+    assert info.integrity == p.Integrity.HDC_CORRUPT
+    assert info.hdc_crc == tables(path.read_text())[1].crc
 
 
 def test_tables_of_another_format_version_are_refused(model_dir, tmp_path):

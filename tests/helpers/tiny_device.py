@@ -19,6 +19,7 @@ import numpy as np
 from edgehdc.device import protocol as p
 from edgehdc.export.firmware import SOURCE_NAME, write_firmware_sources
 from edgehdc.hdc import Centroid, SignProjection
+from edgehdc.hdc.learn import Learner
 from edgehdc.kernels.interpreter import run
 from edgehdc.quant.ir import (
     Activation, Conv2DOptions, FullyConnectedOptions, Graph, Op, OpKind, Padding, Pool2DOptions, QuantParams,
@@ -89,14 +90,18 @@ def graph(rng) -> Graph:
     return g
 
 
-def export(out_dir: Path, seed: int = 1234):
-    """Writes the tiny model's firmware sources into out_dir; returns (graph, encoder, classifier)."""
+def export(out_dir: Path, seed: int = 1234, encoder=None, learner_capacity: int | None = None):
+    """Writes the tiny model's firmware sources into out_dir; returns (graph, encoder, classifier).
+
+    `encoder` defaults to a stored sign projection; `learner_capacity` makes it a learning device."""
     rng = np.random.default_rng(seed)
     g = graph(rng)
     train = rng.integers(-128, 128, (40, *IN_SHAPE[1:])).astype(np.int8)
-    encoder = SignProjection(N_FEATURES, DIM, zero_point=5)
+    encoder = encoder or SignProjection(N_FEATURES, DIM, zero_point=5)
     classifier = Centroid(N_CLASSES, DIM).fit(encoder.encode(run(g, train)[0].reshape(40, -1)),
                                               np.arange(40) % N_CLASSES)
+    if learner_capacity is not None:
+        classifier = Learner(classifier, learner_capacity)
     write_firmware_sources(g, encoder, classifier, out_dir, MODEL_ID)
     return g, encoder, classifier
 

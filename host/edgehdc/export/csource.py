@@ -8,7 +8,10 @@ little-endian firmware lays them out:
 - `static const ehd_*_params name = {...};`: a params struct in flash whose leading
   fields may be pointers (to arrays above) followed by 32-bit fields (int32, float,
   ehd_dims); only those 32-bit fields are data;
-- `static T name[N];`: zero-initialised RAM (scratch, learner state).
+- `static T name[N];`: zero-initialised RAM (scratch, learner state);
+- `const ehd_X name = { .field = value, ... };`: a designated initializer, whose
+  fixed-width integer fields (types from the struct's typedef in a firmware
+  header) are read one by one, absent ones being zero as in C.
 
 Integrity (edgehdc.export.integrity) hashes these bytes, the memory budget
 (edgehdc.export.budget) counts them.
@@ -40,6 +43,7 @@ class Constant:
     ctype: str
     data: bytes
     pointers: int = 0  # leading pointer fields (params structs); the data follow them
+    field: bool = False  # one member `struct.field` of a designated initializer
 
     @property
     def is_struct(self) -> bool:
@@ -51,6 +55,30 @@ def constants(source: str) -> list[Constant]:
     found = [(m.start(), _array(m)) for m in _ARRAY.finditer(source)]
     found += [(m.start(), _params(m)) for m in _PARAMS.finditer(source)]
     return [c for _, c in sorted(found, key=lambda item: item[0])]
+
+
+def integer_fields(header: str, typedef: str) -> list[tuple[str, str]]:
+    """(C type, name) of the fixed-width integer members of `typedef struct {...} typedef;` in order
+    (pointers, enums and nested types are left out)."""
+    m = re.search(rf"typedef struct \{{([^{{}}]*)\}} {typedef};", header)
+    if m is None:
+        raise ValueError(f"no typedef struct {typedef} in the header")
+    body = re.sub(r"/\*.*?\*/", "", m[1], flags=re.S)
+    fields = []
+    for ctype, names in re.findall(r"^\s*(u?int(?:8|16|32)_t)\s+([\w\s,]+);", body, re.M):
+        fields += [(ctype, n.strip()) for n in names.split(",")]
+    return fields
+
+
+def designated_fields(source: str, typedef: str, name: str, header: str) -> list[Constant]:
+    """Every fixed-width integer member of `const <typedef> <name> = {.f = v, ...};` (0 if not set)."""
+    m = re.search(rf"^const {typedef} {name} = \{{(.*?)\}};", source, re.M | re.S)
+    if m is None:
+        raise ValueError(f"no designated initializer of {typedef} {name}")
+    given = dict(re.findall(r"\.(\w+) = ([^,\n]+),", m[1]))
+    return [Constant(f"{name}.{field}", ctype, np.array([_int(given.get(field, "0"))], np.int64)
+                     .astype(_DTYPES[ctype]).tobytes(), field=True)
+            for ctype, field in integer_fields(header, typedef)]
 
 
 def ram_arrays(source: str) -> dict[str, int]:

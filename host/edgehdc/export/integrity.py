@@ -8,7 +8,10 @@ constants are defined in `ehd_generated.c`:
   every `ehd_*_params` struct (all fields after its leading pointers);
 - HDC table: every constant array whose name starts with `hdc_` (projection or
   item/level memories, centres, scales, prototypes, flashed accumulators), the
-  prefix `edgehdc.hdc.export` gives them.
+  prefix `edgehdc.hdc.export` gives them; then every fixed-width integer field
+  of `ehd_generated_hdc` (dim, n_features, feature_zero_point, seed, n_levels,
+  level_lo, level_hi, n_classes: the seed is the whole projection of an
+  encoder regenerated on the device), in the order of ehd_hdc.h.
 
 Pointers cannot be hashed (the linker places the data), so a struct is hashed
 from its first data field on; the arrays it points to are hashed themselves.
@@ -20,11 +23,14 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-from edgehdc.export.csource import Constant, constants
+from pathlib import Path
+
+from edgehdc.export.csource import Constant, constants, designated_fields
 
 # Bump when the layout of the generated tables changes; the firmware's EHD_TABLE_FORMAT_VERSION must match.
 TABLE_FORMAT_VERSION = 1
 HDC_PREFIX = "hdc_"
+HDC_HEADER = Path(__file__).resolve().parents[3] / "firmware" / "include" / "ehd" / "ehd_hdc.h"
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,9 @@ class TableCrc:
 def tables(source: str) -> tuple[TableCrc, TableCrc]:
     """(model, HDC) tables of a generated `ehd_generated.c` source."""
     found = constants(source)
+    hdc_config = designated_fields(source, "ehd_hdc_model", "ehd_generated_hdc", HDC_HEADER.read_text())
     return (TableCrc(tuple(c for c in found if not c.name.startswith(HDC_PREFIX))),
-            TableCrc(tuple(c for c in found if c.name.startswith(HDC_PREFIX))))
+            TableCrc(tuple(c for c in found if c.name.startswith(HDC_PREFIX)) + tuple(hdc_config)))
 
 
 def integrity_source(source: str, name: str = "ehd_generated_integrity") -> str:
@@ -72,6 +79,8 @@ def _regions(array: str, table: TableCrc) -> str:
 
 
 def _region(c: Constant) -> str:
+    if c.field:
+        return f"    {{&{c.name}, sizeof({c.name})}},\n"
     if not c.is_struct:
         return f"    {{{c.name}, sizeof({c.name})}},\n"
     return f"    {{(const unsigned char *)&{c.name} + {c.pointers}u * sizeof(void *), {len(c.data)}u}},\n"
