@@ -100,6 +100,8 @@ def test_layers_sum_to_the_inference_on_the_emulator(tmp_path):
             tails.append(tail)
         assert tails[0] == tails[1] and 0 < tails[0] <= MAX_TAIL_INSTRUCTIONS  # a fixed tail
         console = Console(record=True, width=100)
-        print_profile(prof, EXACT_SHIFT, console)
+        printed = print_profile(link, x[-1], EXACT_SHIFT, console)  # verify device --profile's hook
+        assert printed.as_dict(EXACT_SHIFT)["instructions_model"] == prof.as_dict(EXACT_SHIFT)["instructions_model"]
         text = console.export_text()
         assert "FULLY_CONNECTED" in text and "HDC encode + search" in text and "instructions" in text
+        assert f"{sum(layers) + tails[0] + instr['instructions_hdc']:,}" in text  # the whole inference

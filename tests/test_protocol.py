@@ -131,7 +131,7 @@ def test_python_constants_match_firmware_header():
     assert d["EHD_PROTO_VERSION"] == p.PROTOCOL_VERSION
     assert d["EHD_PROTO_MAX_BODY"] == p.MAX_BODY
     assert d["EHD_PROTO_REPLY"] == p.REPLY
-    hdc_types = {k for k, v in d.items() if k.startswith("EHD_PROTO_") and 0x10 <= v <= 0x20
+    hdc_types = {k for k, v in d.items() if k.startswith("EHD_PROTO_") and (0x10 <= v <= 0x1F or v == 0x30)
                  and not k.startswith("EHD_PROTO_ERR_")}  # the HDC messages (ehd_learn.c), PROFILE
     assert {t.name: t.value for t in p.MsgType} == {k[10:]: v for k, v in d.items()
                                                     if k in {"EHD_PROTO_INFO", "EHD_PROTO_INFER", "EHD_PROTO_ERROR"}

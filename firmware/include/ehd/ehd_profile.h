@@ -1,5 +1,5 @@
 /*
- * PROFILE (0x20, docs/protocol.md): runs one inference exactly as INFER does
+ * PROFILE (0x30, docs/protocol.md): runs one inference exactly as INFER does
  * and replies with the ticks of every layer and of the HDC stage.
  * ehd_service dispatches here.
  */

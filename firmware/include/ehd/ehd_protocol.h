@@ -39,7 +39,7 @@
 #define EHD_PROTO_PROTO_WRITE 0x14u   /* replace a class prototype without reflashing */
 #define EHD_PROTO_PROTO_READ 0x15u
 #define EHD_PROTO_LEARN_INFO 0x16u
-#define EHD_PROTO_PROFILE 0x20u      /* one inference with the ticks of every layer (firmware/src/app/ehd_profile.c) */
+#define EHD_PROTO_PROFILE 0x30u      /* one inference with the ticks of every layer (firmware/src/app/ehd_profile.c) */
 #define EHD_PROTO_REPLY 0x80u
 
 /* ERROR reply codes: body = code:u8 detail:i32. */

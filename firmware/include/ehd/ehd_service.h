@@ -64,13 +64,13 @@ typedef struct {
     ehd_hdc_result result;
 } ehd_inference;
 
-/* What INFER and PROFILE both run on `input` (input_bytes): the same instructions for both. */
-ehd_status ehd_service_infer(ehd_service *svc, const uint8_t *input, ehd_inference *out);
+/* What INFER and PROFILE both run on the input tensor the caller wrote: the same instructions. */
+ehd_status ehd_service_run(ehd_service *svc, ehd_inference *out);
 
 /* Sends a reply whose body already sits after the header in svc->tx, or an ERROR reply
  * (for request handlers outside ehd_service.c). */
 void ehd_service_reply(ehd_service *svc, uint8_t type, uint8_t seq, size_t body_len);
-void ehd_service_reply_error(ehd_service *svc, uint8_t seq, uint8_t code, int32_t detail);
+void ehd_service_error(ehd_service *svc, uint8_t seq, uint8_t code, int32_t detail);
 
 /* Consumes one received byte; writes a reply whenever a frame completes. */
 void ehd_service_feed(ehd_service *svc, uint8_t byte);

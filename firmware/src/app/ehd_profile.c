@@ -1,7 +1,9 @@
-/* PROFILE (0x20): one inference, the counter read after every layer (docs/protocol.md). */
+/* PROFILE (0x30): one inference, the counter read after every layer (docs/protocol.md). */
 #include "ehd/ehd_profile.h"
 
-#include "ehd/ehd_le.h"
+#include <string.h>
+
+#include "ehd_wire.h"
 
 #define PROFILE_FIXED_BYTES 10u /* ticks_model, ticks_hdc, n_layers */
 #define PROFILE_LAYER_BYTES 5u  /* op, ticks */
@@ -13,18 +15,19 @@ int ehd_profile_handle(ehd_service *svc, const ehd_proto_packet *packet)
     }
     const ehd_model *model = svc->model;
     if (svc->config != EHD_OK || model->n_layers > EHD_PROFILE_MAX_LAYERS) {
-        ehd_service_reply_error(svc, packet->seq, EHD_PROTO_ERR_RUNTIME,
-                                svc->config != EHD_OK ? svc->config : EHD_ERR_ARG);
+        ehd_service_error(svc, packet->seq, EHD_PROTO_ERR_RUNTIME,
+                          svc->config != EHD_OK ? svc->config : EHD_ERR_ARG);
         return 1;
     }
     if (packet->body_len != svc->input_bytes) {
-        ehd_service_reply_error(svc, packet->seq, EHD_PROTO_ERR_BAD_LENGTH, (int32_t)packet->body_len);
+        ehd_service_error(svc, packet->seq, EHD_PROTO_ERR_BAD_LENGTH, (int32_t)packet->body_len);
         return 1;
     }
     ehd_inference run;
-    const ehd_status status = ehd_service_infer(svc, packet->body, &run);
+    memcpy(ehd_model_tensor(model, svc->arena, model->input), packet->body, svc->input_bytes);
+    const ehd_status status = ehd_service_run(svc, &run);
     if (status != EHD_OK) {
-        ehd_service_reply_error(svc, packet->seq, EHD_PROTO_ERR_RUNTIME, status);
+        ehd_service_error(svc, packet->seq, EHD_PROTO_ERR_RUNTIME, status);
         return 1;
     }
     uint8_t *p = ehd_put_u32(svc->tx + EHD_PROTO_HEADER_BYTES, run.ticks_model);

@@ -159,16 +159,15 @@ void ehd_service_reply(ehd_service *svc, uint8_t type, uint8_t seq, size_t body_
     reply(svc, type, seq, body_len);
 }
 
-void ehd_service_reply_error(ehd_service *svc, uint8_t seq, uint8_t code, int32_t detail)
+void ehd_service_error(ehd_service *svc, uint8_t seq, uint8_t code, int32_t detail)
 {
     reply_error(svc, seq, code, detail);
 }
 
-ehd_status ehd_service_infer(ehd_service *svc, const uint8_t *input, ehd_inference *out)
+ehd_status ehd_service_run(ehd_service *svc, ehd_inference *out)
 {
     const ehd_model *model = svc->model;
     const ehd_layer_timer timer = {svc->board.ticks, svc->layer_stamps, EHD_PROFILE_MAX_LAYERS};
-    memcpy(ehd_model_tensor(model, svc->arena, model->input), input, svc->input_bytes);
     const uint32_t t0 = svc->board.ticks();
     ehd_status status = ehd_model_invoke_timed(model, svc->arena, &timer);
     const uint32_t t1 = svc->board.ticks();
@@ -201,7 +200,8 @@ static void handle_infer(ehd_service *svc, const ehd_proto_packet *packet)
     uint32_t *hv = svc->hv;
     uint16_t *distances = svc->distances;
     ehd_inference run;
-    const ehd_status status = ehd_service_infer(svc, packet->body, &run);
+    memcpy(ehd_model_tensor(model, svc->arena, model->input), packet->body, svc->input_bytes);
+    const ehd_status status = ehd_service_run(svc, &run);
     const int8_t *features = ehd_model_tensor(model, svc->arena, model->feature);
     if (status != EHD_OK) {
         reply_error(svc, packet->seq, EHD_PROTO_ERR_RUNTIME, status);
@@ -238,7 +238,7 @@ void ehd_service_handle(ehd_service *svc, const ehd_proto_packet *packet)
         handle_infer(svc, packet);
         break;
     default:
-        if (!ehd_learn_handle(svc, packet) && !ehd_profile_handle(svc, packet)) { /* 0x10-0x1F, 0x20 */
+        if (!ehd_learn_handle(svc, packet) && !ehd_profile_handle(svc, packet)) { /* 0x10-0x1F, 0x30 */
             reply_error(svc, packet->seq, EHD_PROTO_ERR_UNKNOWN_TYPE, packet->type);
         }
         break;

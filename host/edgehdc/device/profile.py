@@ -1,8 +1,8 @@
 """Per-layer profile of one inference on the device (PROFILE, docs/protocol.md).
 
     with EmulatedBoard("qemu_m4", model_dir=out) as board:
-        prof = read_profile(board.link, x)
-        print_profile(prof, icount_shift=board.icount_shift)
+        prof = print_profile(board.link, x)          # reads and prints the per-layer table
+        prof.as_dict(board.icount_shift)             # what report.json keeps
 
 The device runs one inference exactly as INFER does and reads its counter
 after every layer: layer i took `stamps[i] - stamps[i-1]` ticks, layer 0
@@ -113,7 +113,19 @@ def profile_table(profile: dict, title: str = "per-layer profile (one inference 
     return table
 
 
-def print_profile(profile: Profile, icount_shift: int | None = None, console=None) -> None:
+def print_profile(link, x: np.ndarray, icount_shift: int | None = None, console=None) -> Profile:
+    """PROFILE on one input over a DeviceLink, printed as the per-layer table; returns the profile.
+
+    The `--profile` hook of `edgehdc verify device`. Counts are instructions on an
+    emulated board (under `icount_shift`, default the emulator's), ticks of the
+    board's counter (DWT cycles on a Nucleo) otherwise.
+    """
     from rich.console import Console
 
-    (console or Console()).print(profile_table(profile.as_dict(icount_shift)))
+    from .emulator import ICOUNT_SHIFT, board_spec, emulated_envs
+
+    prof = read_profile(link, x)
+    if icount_shift is None and link.info().board in {board_spec(env).machine for env in emulated_envs()}:
+        icount_shift = ICOUNT_SHIFT
+    (console or Console()).print(profile_table(prof.as_dict(icount_shift)))
+    return prof

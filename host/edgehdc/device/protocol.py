@@ -34,7 +34,7 @@ class MsgType(enum.IntEnum):
     PROTO_WRITE = 0x14
     PROTO_READ = 0x15
     LEARN_INFO = 0x16
-    PROFILE = 0x20  # one inference, ticks per layer (edgehdc.device.profile)
+    PROFILE = 0x30  # one inference, ticks per layer (edgehdc.device.profile)
     ERROR = 0x7F
 
 
