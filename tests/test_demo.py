@@ -47,3 +47,17 @@ def test_artifacts_and_report_file(report):
     for name in ("model.tflite", "hdc.npz", "model/ehd_generated.c", "model/ehd_generated.h"):
         assert (out / name).stat().st_size > 0
 
+
+
+def test_report_has_the_device_integrity_and_per_layer_profile(report):
+    rep, _ = report
+    dev = rep["device"]
+    assert dev["integrity"]["intact"] and dev["integrity"]["table_format"] == 1
+    prof = dev["profile"]
+    ops = [row["op"] for row in prof["layers"]]
+    assert ops[0] == "CONV_2D" and "DEPTHWISE_CONV_2D" in ops and len(ops) >= 4
+    assert sum(row["ticks"] for row in prof["layers"]) + prof["tail_ticks"] == prof["ticks_model"]
+    assert all(row["instructions"] > 0 for row in prof["layers"])
+    # One image profiled; the report's instructions are the mean over 40: the kernels barely depend on data.
+    assert prof["instructions_model"] == pytest.approx(dev["instructions_model"], rel=0.01)
+    assert prof["instructions_hdc"] == pytest.approx(dev["instructions_hdc"], rel=0.01)

@@ -92,7 +92,7 @@ def test_bad_packets_raise():
 def _info_body(name=b"qemu", n_classes=3, n_features=8, dim=64):
     head = struct.pack("<BB8s4HIHHHIIB", 1, 2, bytes(range(8)), 1, 4, 4, 2, 32, n_features, dim,
                        n_classes, 1024, 25_000_000, len(name))
-    return head + name
+    return head + name + struct.pack("<HBII", 1, 0, 0x1234, 0x5678)  # table format, integrity, CRCs
 
 
 def test_info_and_infer_replies_parse():
@@ -131,8 +131,8 @@ def test_python_constants_match_firmware_header():
     assert d["EHD_PROTO_VERSION"] == p.PROTOCOL_VERSION
     assert d["EHD_PROTO_MAX_BODY"] == p.MAX_BODY
     assert d["EHD_PROTO_REPLY"] == p.REPLY
-    hdc_types = {k for k, v in d.items() if k.startswith("EHD_PROTO_") and 0x10 <= v <= 0x2F
-                 and not k.startswith("EHD_PROTO_ERR_")}  # HDC (ehd_learn.c) and runtime messages
+    hdc_types = {k for k, v in d.items() if k.startswith("EHD_PROTO_") and 0x10 <= v <= 0x30
+                 and not k.startswith("EHD_PROTO_ERR_")}  # HDC (ehd_learn.c), runtime messages, PROFILE
     assert {t.name: t.value for t in p.MsgType} == {k[10:]: v for k, v in d.items()
                                                     if k in {"EHD_PROTO_INFO", "EHD_PROTO_INFER", "EHD_PROTO_ERROR"}
                                                     | hdc_types}
@@ -424,7 +424,8 @@ def test_service_info_and_infer(service):
     np.testing.assert_array_equal(r.features, run_features[0])
     np.testing.assert_array_equal(r.hv, encoder.encode(run_features)[0])
     np.testing.assert_array_equal(r.distances, distances[0])
-    assert (r.label, r.confidence, r.ticks_model, r.ticks_hdc) == (labels[0], confidence[0], 7, 7)
+    # The fake clock advances 7 per read: the model stage spans the stamp after its one layer.
+    assert (r.label, r.confidence, r.ticks_model, r.ticks_hdc) == (labels[0], confidence[0], 14, 7)
 
 
 def test_service_answers_every_bad_frame_once(service):

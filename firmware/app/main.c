@@ -39,6 +39,8 @@ int main(void)
     /* A model that does not fit still answers INFO; INFER then replies RUNTIME. */
     (void)ehd_service_init(&service, &ehd_generated_model, &ehd_generated_hdc, (int8_t *)arena,
                            (uint32_t)sizeof(arena), &board, write_uart, 0);
+    /* CRC-32 of the flashed tables: a corrupt model answers INFO and refuses to run. */
+    ehd_service_check_integrity(&service, &ehd_generated_integrity);
     for (;;) {
         ehd_service_feed(&service, ehd_board_getc());
     }

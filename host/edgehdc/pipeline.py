@@ -195,7 +195,8 @@ def write_artifacts(cfg: DemoConfig, art: HostArtifacts) -> Path:
     _save_npz(hdc_path, **art.encoder.tables(), prototypes=art.classifier.prototypes,
               accumulators=art.classifier.accumulators, dim=cfg.hdc_dim, seed=cfg.hdc_seed,
               zero_point=art.encoder.zero_point, **norm)
-    write_firmware_sources(art.graph, art.encoder, art.classifier, model_dir, model_id(art.model_sha))
+    write_firmware_sources(art.graph, art.encoder, art.classifier, model_dir, model_id(art.model_sha),
+                           board=cfg.board)  # refuses a model the board cannot hold
     write_manifest(model_dir, model_sha=art.model_sha, config=cfg.as_dict(), inputs={
         "model.tflite": sha256_bytes(art.tflite), "hdc.npz": sha256_bytes(hdc_path.read_bytes())})
     return model_dir
@@ -250,6 +251,7 @@ def check_bindings(art: HostArtifacts, model_dir: Path, parity: Parity, backend:
 def run_on_device(cfg: DemoConfig, art: HostArtifacts, model_dir: Path, parity: Parity, progress) -> dict:
     """Rung 3: build and flash the emulated board, send every test image over the serial link."""
     from edgehdc.device import EmulatedBoard, firmware_size, ticks_to_instructions
+    from edgehdc.device.profile import read_profile
     from edgehdc.device.protocol import Backend
 
     board = EmulatedBoard(env=cfg.board, model_dir=model_dir, backend=cfg.backend)
@@ -268,6 +270,7 @@ def run_on_device(cfg: DemoConfig, art: HostArtifacts, model_dir: Path, parity: 
             labels.append(reply.label)
             ticks_model.append(reply.ticks_model)
             ticks_hdc.append(reply.ticks_hdc)
+        profile = read_profile(link, art.x_test_q[0]).as_dict(board.icount_shift)  # per layer, one image
 
     def to_instr(ticks) -> int:
         return round(ticks_to_instructions(float(np.mean(ticks)), info.counter_hz, board.icount_shift))
@@ -282,6 +285,9 @@ def run_on_device(cfg: DemoConfig, art: HostArtifacts, model_dir: Path, parity: 
         "instructions_hdc": to_instr(ticks_hdc),
         "flash_bytes": flash,
         "ram_bytes": ram,
+        "integrity": {"table_format": info.table_format, "intact": info.intact,
+                      "model_crc": f"{info.model_crc:08x}", "hdc_crc": f"{info.hdc_crc:08x}"},
+        "profile": profile,
     }
 
 

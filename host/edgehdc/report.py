@@ -36,3 +36,7 @@ def print_report(report: dict, console: Console | None = None) -> None:
         f"(CNN {dev['instructions_model']:,.0f}, HDC {dev['instructions_hdc']:,.0f}), "
         f"flash {dev['flash_bytes']:,} B, RAM {dev['ram_bytes']:,} B"
     )
+    if "profile" in dev:
+        from edgehdc.device.profile import profile_table
+
+        console.print(profile_table(dev["profile"]))

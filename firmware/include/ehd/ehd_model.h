@@ -11,6 +11,7 @@
 #ifndef EHD_MODEL_H
 #define EHD_MODEL_H
 
+#include "ehd_layer_timer.h"
 #include "ehd_types.h"
 
 typedef enum {
@@ -175,5 +176,8 @@ int8_t *ehd_model_tensor(const ehd_model *model, int8_t *arena, uint16_t index);
 
 /* Runs every layer in order. The caller has written the input tensor. */
 ehd_status ehd_model_invoke(const ehd_model *model, int8_t *arena);
+
+/* ehd_model_invoke that also reads timer->ticks() into timer->stamps[i] after layer i (NULL: none). */
+ehd_status ehd_model_invoke_timed(const ehd_model *model, int8_t *arena, const ehd_layer_timer *timer);
 
 #endif /* EHD_MODEL_H */

@@ -44,6 +44,7 @@
 #define EHD_PROTO_INPUT_WRITE 0x21u /* a chunk of the input tensor, for inputs larger than a frame */
 #define EHD_PROTO_INVOKE 0x22u      /* INFER on the input as written */
 #define EHD_PROTO_OUTPUT_READ 0x23u /* a slice of an output tensor after the last run */
+#define EHD_PROTO_PROFILE 0x30u      /* one inference with the ticks of every layer (firmware/src/app/ehd_profile.c) */
 #define EHD_PROTO_REPLY 0x80u
 
 /* ERROR reply codes: body = code:u8 detail:i32. */
@@ -61,6 +62,8 @@
 #define EHD_PROTO_ERR_BAD_LEARN_MODE 19u     /* detail: the mode or source byte */
 /* Runtime error codes (32-39). */
 #define EHD_PROTO_ERR_OUT_OF_RANGE 32u /* detail: the output index or byte offset outside the tensor */
+/* Integrity error (24): detail = the INFO reply's integrity flags (ehd_integrity.h). */
+#define EHD_PROTO_ERR_INTEGRITY 24u
 #define EHD_PROTO_ERROR_BODY_BYTES 5u
 
 /* INFO reply `backend` values. */

@@ -9,6 +9,7 @@
 #define EHD_SERVICE_H
 
 #include "ehd_hdc.h"
+#include "ehd_integrity.h"
 #include "ehd_model.h"
 #include "ehd_protocol.h"
 
@@ -34,6 +35,8 @@ typedef struct {
     uint8_t tx[EHD_PROTO_MAX_PACKET];
     uint32_t hv[EHD_PROTO_MAX_BODY / 4]; /* a hypervector always fits a reply */
     uint16_t distances[EHD_SERVICE_MAX_CLASSES];
+    ehd_integrity_report integrity;               /* flags != 0: only INFO is answered */
+    uint32_t layer_stamps[EHD_PROFILE_MAX_LAYERS]; /* counter after each layer of the last inference */
 } ehd_service;
 
 /*
@@ -49,6 +52,27 @@ typedef struct {
 ehd_status ehd_service_init(ehd_service *svc, const ehd_model *model, const ehd_hdc_model *hdc,
                             int8_t *arena, uint32_t arena_size, const ehd_service_board *board,
                             ehd_write_fn write, void *write_ctx);
+
+/* Checks the tables' CRC-32 and format version (at boot); a corrupt table makes every request
+ * but INFO fail with INTEGRITY. A service never checked answers as if intact. */
+void ehd_service_check_integrity(ehd_service *svc, const ehd_integrity *tables);
+
+/* One inference, timed; the features stay in the arena, the hypervector in svc->hv, the distances
+ * in svc->distances. */
+typedef struct {
+    uint32_t start;       /* counter before the first layer; svc->layer_stamps[i]: after layer i */
+    uint32_t ticks_model; /* the CNN */
+    uint32_t ticks_hdc;   /* encoding and Hamming search */
+    ehd_hdc_result result;
+} ehd_inference;
+
+/* What INFER and PROFILE both run on the input tensor the caller wrote: the same instructions. */
+ehd_status ehd_service_run(ehd_service *svc, ehd_inference *out);
+
+/* Sends a reply whose body already sits after the header in svc->tx, or an ERROR reply
+ * (for request handlers outside ehd_service.c). */
+void ehd_service_reply(ehd_service *svc, uint8_t type, uint8_t seq, size_t body_len);
+void ehd_service_error(ehd_service *svc, uint8_t seq, uint8_t code, int32_t detail);
 
 /* Consumes one received byte; writes a reply whenever a frame completes. */
 void ehd_service_feed(ehd_service *svc, uint8_t byte);

@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "ehd/ehd_learn.h"
+#include "ehd/ehd_profile.h"
 #include "ehd/ehd_runtime_msgs.h"
 
 #define INFO_FIXED_BYTES 37u  /* INFO reply body without the board name */
 #define INFER_FIXED_BYTES 12u /* INFER reply body before the distances */
+#define INFO_INTEGRITY_BYTES 11u /* INFO reply tail after the board name */
 
 static uint8_t *put_u16(uint8_t *p, uint32_t v)
 {
@@ -116,6 +118,7 @@ ehd_status ehd_service_init(ehd_service *svc, const ehd_model *model, const ehd_
     svc->write_ctx = write_ctx;
     svc->input_bytes = ehd_model_tensor_bytes(model, model->input);
     ehd_proto_rx_init(&svc->rx);
+    memset(&svc->integrity, 0, sizeof(svc->integrity));
     svc->config = check_config(svc, arena_size);
     return svc->config;
 }
@@ -155,7 +158,41 @@ static void handle_info(ehd_service *svc, const ehd_proto_packet *packet)
     p = put_u32(p, svc->board.ticks_hz);
     *p++ = (uint8_t)name_len;
     memcpy(p, name, name_len);
-    reply(svc, EHD_PROTO_INFO | EHD_PROTO_REPLY, packet->seq, INFO_FIXED_BYTES + name_len);
+    p += name_len;
+    p = put_u16(p, svc->integrity.format_version);
+    *p++ = svc->integrity.flags;
+    p = put_u32(p, svc->integrity.model_crc);
+    put_u32(p, svc->integrity.hdc_crc);
+    reply(svc, EHD_PROTO_INFO | EHD_PROTO_REPLY, packet->seq,
+          INFO_FIXED_BYTES + name_len + INFO_INTEGRITY_BYTES);
+}
+
+void ehd_service_check_integrity(ehd_service *svc, const ehd_integrity *tables)
+{
+    svc->integrity = ehd_integrity_check(tables);
+}
+
+ehd_status ehd_service_run(ehd_service *svc, ehd_inference *out)
+{
+    const ehd_model *model = svc->model;
+    const ehd_layer_timer timer = {svc->board.ticks, svc->layer_stamps, EHD_PROFILE_MAX_LAYERS};
+    const uint32_t t0 = svc->board.ticks();
+    ehd_status status = ehd_model_invoke_timed(model, svc->arena, &timer);
+    const uint32_t t1 = svc->board.ticks();
+    out->result.label = 0;
+    out->result.confidence = 0;
+    if (status == EHD_OK && has_hdc(model)) { /* a plain int8 model has no HDC stage */
+        const int8_t *features = ehd_model_tensor(model, svc->arena, model->feature);
+        status = ehd_hdc_encode(svc->hdc, features, svc->hv);
+        if (status == EHD_OK) {
+            status = ehd_hdc_classify(svc->hdc, svc->hv, svc->distances, &out->result);
+        }
+    }
+    const uint32_t t2 = svc->board.ticks();
+    out->start = t0;
+    out->ticks_model = t1 - t0;
+    out->ticks_hdc = t2 - t1;
+    return status;
 }
 
 static void handle_infer(ehd_service *svc, const ehd_proto_packet *packet)
@@ -196,37 +233,27 @@ void ehd_service_infer(ehd_service *svc, const ehd_proto_packet *packet)
     const ehd_hdc_model *hdc = svc->hdc;
     uint32_t *hv = svc->hv;
     uint16_t *distances = svc->distances;
-    ehd_hdc_result result = {0, 0};
-
-    const uint32_t t0 = svc->board.ticks();
-    ehd_status status = ehd_model_invoke(model, svc->arena);
-    const uint32_t t1 = svc->board.ticks();
+    ehd_inference run;
+    const ehd_status status = ehd_service_run(svc, &run);
     if (!has_hdc(model)) {
         if (status != EHD_OK) {
             reply_error(svc, packet->seq, EHD_PROTO_ERR_RUNTIME, status);
         } else {
-            reply_outputs(svc, packet->seq, type, t1 - t0);
+            reply_outputs(svc, packet->seq, type, run.ticks_model);
         }
         return;
     }
     const int8_t *features = ehd_model_tensor(model, svc->arena, model->feature);
-    if (status == EHD_OK) {
-        status = ehd_hdc_encode(hdc, features, hv);
-    }
-    if (status == EHD_OK) {
-        status = ehd_hdc_classify(hdc, hv, distances, &result);
-    }
-    const uint32_t t2 = svc->board.ticks();
     if (status != EHD_OK) {
         reply_error(svc, packet->seq, EHD_PROTO_ERR_RUNTIME, status);
         return;
     }
 
     uint8_t *p = body(svc);
-    p = put_u16(p, result.label);
-    p = put_u16(p, result.confidence);
-    p = put_u32(p, t1 - t0);
-    p = put_u32(p, t2 - t1);
+    p = put_u16(p, run.result.label);
+    p = put_u16(p, run.result.confidence);
+    p = put_u32(p, run.ticks_model);
+    p = put_u32(p, run.ticks_hdc);
     for (uint32_t k = 0; k < hdc->n_classes; k++) {
         p = put_u16(p, distances[k]);
     }
@@ -240,6 +267,10 @@ void ehd_service_infer(ehd_service *svc, const ehd_proto_packet *packet)
 
 void ehd_service_handle(ehd_service *svc, const ehd_proto_packet *packet)
 {
+    if (svc->integrity.flags != 0 && packet->type != EHD_PROTO_INFO) { /* a corrupt model never runs */
+        reply_error(svc, packet->seq, EHD_PROTO_ERR_INTEGRITY, svc->integrity.flags);
+        return;
+    }
     switch (packet->type) {
     case EHD_PROTO_INFO:
         handle_info(svc, packet);
@@ -248,8 +279,9 @@ void ehd_service_handle(ehd_service *svc, const ehd_proto_packet *packet)
         handle_infer(svc, packet);
         break;
     default:
-        /* HDC messages 0x10-0x1F, runtime messages 0x20-0x2F */
-        if (!ehd_learn_handle(svc, packet) && !ehd_runtime_msgs_handle(svc, packet)) {
+        /* HDC messages 0x10-0x1F, runtime messages 0x20-0x2F, PROFILE 0x30 */
+        if (!ehd_learn_handle(svc, packet) && !ehd_runtime_msgs_handle(svc, packet)
+            && !ehd_profile_handle(svc, packet)) {
             reply_error(svc, packet->seq, EHD_PROTO_ERR_UNKNOWN_TYPE, packet->type);
         }
         break;

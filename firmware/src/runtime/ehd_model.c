@@ -208,6 +208,11 @@ static ehd_status run_layer(const ehd_layer *layer, const ehd_layer_io *io, cons
 
 ehd_status ehd_model_invoke(const ehd_model *model, int8_t *arena)
 {
+    return ehd_model_invoke_timed(model, arena, 0);
+}
+
+ehd_status ehd_model_invoke_timed(const ehd_model *model, int8_t *arena, const ehd_layer_timer *timer)
+{
     uint16_t i;
     if (model == 0 || arena == 0 || (model->n_layers > 0 && model->layers == 0)) {
         return EHD_ERR_ARG;
@@ -227,6 +232,9 @@ ehd_status ehd_model_invoke(const ehd_model *model, int8_t *arena)
         status = run_layer(layer, &io, &ctx);
         if (status != EHD_OK) {
             return status;
+        }
+        if (timer != 0 && i < timer->capacity) {
+            timer->stamps[i] = timer->ticks();
         }
     }
     return EHD_OK;

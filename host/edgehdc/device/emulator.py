@@ -157,7 +157,11 @@ class EmulatedBoard:
                        **extra)
 
     def build(self) -> Path:
-        """Runs `pio run -e ENV`; returns the ELF. EmulatorError with PlatformIO's output on failure."""
+        """Runs `pio run -e ENV`; returns the ELF. EmulatorError with PlatformIO's output on failure,
+        ModelTooBigError (edgehdc.export.budget) with the numbers for a model the board cannot hold."""
+        from edgehdc.export.budget import check_link_output, check_model_dir
+
+        check_model_dir(self.model_dir, self.env)
         cmd = [pio_executable(), "run", "-e", self.env]
         try:
             done = subprocess.run(cmd, cwd=ROOT, env=self._env(), capture_output=True, text=True,
@@ -165,6 +169,7 @@ class EmulatedBoard:
         except subprocess.TimeoutExpired as exc:
             raise EmulatorError(f"`{' '.join(cmd)}` took longer than {self.build_timeout} s") from exc
         if done.returncode != 0:
+            check_link_output(done.stdout + done.stderr, self.env)
             raise EmulatorError(f"firmware build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
         return self.elf_path
 

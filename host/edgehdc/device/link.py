@@ -177,21 +177,30 @@ class DeviceLink:
         tensor NHWC, the HDC reply or None for a plain model). An input larger than a frame goes in
         INPUT_WRITE chunks, then INVOKE."""
         model = self._model_info or self.model_info()
-        x = np.asarray(x)
-        if x.dtype != model.input.dtype.newbyteorder("=") or x.nbytes != model.input.bytes:
-            raise ValueError(f"input must be {model.input.dtype} with shape {model.input.shape}, got {x.dtype} {x.shape}")
-        data = np.ascontiguousarray(x, model.input.dtype).tobytes()
+        data = self.input_bytes(x)
         if len(data) <= MAX_BODY:
             reply = self.request(MsgType.INFER, data)
         else:
-            for body in input_write_bodies(data):
-                self.request(MsgType.INPUT_WRITE, body)
+            self.write_input(data)
             reply = self.request(MsgType.INVOKE)
         if model.feature is None:
             out = OutputsReply.from_body(reply.body, model)
             return out.ticks_model, out.outputs, None
         hdc = InferReply.from_body(reply.body, self._info or self.info())
         return hdc.ticks_model, [self.read_output(k) for k in range(len(model.outputs))], hdc
+
+    def input_bytes(self, x: np.ndarray) -> bytes:
+        """One input (int8 or float32 as the model's) as the bytes the device's input tensor holds."""
+        model = self._model_info or self.model_info()
+        x = np.asarray(x)
+        if x.dtype != model.input.dtype.newbyteorder("=") or x.nbytes != model.input.bytes:
+            raise ValueError(f"input must be {model.input.dtype} with shape {model.input.shape}, got {x.dtype} {x.shape}")
+        return np.ascontiguousarray(x, model.input.dtype).tobytes()
+
+    def write_input(self, data: bytes) -> None:
+        """Writes an input larger than a frame into the device's input tensor (INPUT_WRITE chunks)."""
+        for body in input_write_bodies(data):
+            self.request(MsgType.INPUT_WRITE, body)
 
     def read_output(self, index: int) -> np.ndarray:
         """Output tensor `index` as the last run left it (OUTPUT_READ, frame by frame)."""

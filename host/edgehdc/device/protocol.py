@@ -39,6 +39,7 @@ class MsgType(enum.IntEnum):
     INPUT_WRITE = 0x21
     INVOKE = 0x22
     OUTPUT_READ = 0x23
+    PROFILE = 0x30  # one inference, ticks per layer (edgehdc.device.profile)
     ERROR = 0x7F
 
 
@@ -57,6 +58,7 @@ class ErrorCode(enum.IntEnum):
     BAD_LEARN_MODE = 19
     # runtime errors, 32-39
     OUT_OF_RANGE = 32
+    INTEGRITY = 24  # detail: InfoReply.integrity flags; the device runs nothing until reflashed
 
 
 class Backend(enum.IntEnum):
@@ -185,6 +187,15 @@ def unframe(wire: bytes) -> Packet:
 
 
 _INFO_HEAD = struct.Struct("<BB8s4HIHHHIIB")  # 37 bytes, the board name follows
+_INFO_INTEGRITY = struct.Struct("<HBII")  # after the board name: table format, flags, CRCs computed at boot
+
+
+class Integrity(enum.IntFlag):
+    """INFO's `integrity` flags (firmware/include/ehd/ehd_integrity.h); 0: every table intact."""
+
+    MODEL_CORRUPT = 1
+    HDC_CORRUPT = 2
+    BAD_FORMAT = 4
 
 
 @dataclass(frozen=True)
@@ -200,20 +211,30 @@ class InfoReply:
     arena_bytes: int
     counter_hz: int
     board: str
+    table_format: int = 0  # format version of the flashed tables
+    integrity: Integrity = Integrity(0)
+    model_crc: int = 0  # CRC-32 of the model table, computed by the device at boot
+    hdc_crc: int = 0
+
+    @property
+    def intact(self) -> bool:
+        return self.integrity == 0
 
     @classmethod
     def from_body(cls, body: bytes) -> "InfoReply":
         if len(body) < _INFO_HEAD.size:
             raise ProtocolError(f"INFO reply of {len(body)} bytes, expected >= {_INFO_HEAD.size}")
         f = _INFO_HEAD.unpack_from(body)
-        name_len = f[-1]
-        if len(body) != _INFO_HEAD.size + name_len:
-            raise ProtocolError(f"INFO reply of {len(body)} bytes, board name says {_INFO_HEAD.size + name_len}")
+        name_end = _INFO_HEAD.size + f[-1]
+        if len(body) != name_end + _INFO_INTEGRITY.size:
+            raise ProtocolError(f"INFO reply of {len(body)} bytes, board name says {name_end + _INFO_INTEGRITY.size}")
+        table_format, flags, model_crc, hdc_crc = _INFO_INTEGRITY.unpack_from(body, name_end)
         return cls(
             protocol_version=f[0], backend=f[1], model_id=f[2], input_shape=tuple(f[3:7]),
             input_bytes=f[7], n_features=f[8], hv_dim=f[9], n_classes=f[10],
             arena_bytes=f[11], counter_hz=f[12],
-            board=body[_INFO_HEAD.size :].decode("ascii", errors="replace"),
+            board=body[_INFO_HEAD.size : name_end].decode("ascii", errors="replace"),
+            table_format=table_format, integrity=Integrity(flags), model_crc=model_crc, hdc_crc=hdc_crc,
         )
 
     def infer_reply_bytes(self) -> int:

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from edgehdc.export.arena import DTYPE_BYTES, activation_tensors, data_inputs, plan_arena
+from edgehdc.export.budget import check_sources
+from edgehdc.export.integrity import integrity_source
 from edgehdc.export.layer_params import c_array as _array
 from edgehdc.export.layer_params import c_dims as _dims
 from edgehdc.export.layer_params import layer_params
@@ -29,7 +31,8 @@ _C_DTYPE = {"int8": "EHD_DTYPE_INT8", "float32": "EHD_DTYPE_FLOAT32"}
 
 
 def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id: bytes,
-                           backend: str = "portable", core: str = "cortex-m4") -> list[Path]:
+                           backend: str = "portable", core: str = "cortex-m4",
+                           board: str | None = None) -> list[Path]:
     """Writes ehd_generated.h/.c into out_dir; returns their paths.
 
     With an HDC head, `graph.outputs[0]` is the embedding the HDC encoder
@@ -38,6 +41,10 @@ def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id:
     learns). `encoder=None, classifier=None` exports a plain int8 runtime: the
     device returns the model's output tensors. A graph the firmware cannot run
     is refused here (`check_runnable`), never on the board.
+
+    With `board` (a platformio.ini environment), a model whose tables or arena
+    exceed that board's flash or RAM raises `ModelTooBigError` with the numbers
+    (edgehdc.export.budget) and nothing is written.
     """
     if len(model_id) != 8:
         raise ValueError(f"model_id must be 8 bytes, got {len(model_id)}")
@@ -48,6 +55,9 @@ def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id:
     out_dir = Path(out_dir)
     header = _header(plan.size, model_id)
     source = _source(graph, plan, encoder, classifier, model_id)
+    source += integrity_source(source)  # CRC-32 of the tables, checked at boot
+    if board is not None:
+        check_sources(header, source, board)
     return [atomic_write_text(out_dir / HEADER_NAME, header), atomic_write_text(out_dir / SOURCE_NAME, source)]
 
 
@@ -126,12 +136,14 @@ def _header(arena_size: int, model_id: bytes) -> str:
 #include <stddef.h>
 
 #include "ehd/ehd_hdc.h"
+#include "ehd/ehd_integrity.h"
 #include "ehd/ehd_model.h"
 
 #define EHD_GENERATED_ARENA_SIZE {max(arena_size, 4)}u
 
 extern const ehd_model ehd_generated_model;
 extern const ehd_hdc_model ehd_generated_hdc;
+extern const ehd_integrity ehd_generated_integrity;
 
 #endif /* EHD_GENERATED_H */
 """
