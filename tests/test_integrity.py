@@ -63,6 +63,16 @@ def test_params_struct_hashes_its_fields_after_the_pointers():
     assert quant.data == np.float32(0.0123).tobytes() + np.int32(-7).tobytes()
 
 
+def test_unsized_arrays_and_one_line_designated_initializers():
+    (c,) = csource.constants("static const uint16_t outputs[] = {3, 258};\n")
+    assert (c.name, c.data) == ("outputs", bytes([3, 0, 2, 1]))
+    header = (ROOT / "firmware" / "include" / "ehd" / "ehd_hdc.h").read_text()
+    fields = csource.designated_fields("const ehd_hdc_model ehd_generated_hdc = {.encoder = EHD_HDC_ID_LEVEL, "
+                                       ".n_classes = 3u};\n", "ehd_hdc_model", "ehd_generated_hdc", header)
+    assert fields[0].name == "ehd_generated_hdc.dim" and fields[0].data == bytes(2)  # not set: 0, as in C
+    assert fields[-1].name == "ehd_generated_hdc.n_classes" and fields[-1].data == bytes([3, 0])
+
+
 def test_a_pointer_after_data_fields_is_refused():
     with pytest.raises(ValueError, match="pointer field w after data"):
         csource.constants("static const ehd_fc_params f_params = {\n    1, w,\n};\n")

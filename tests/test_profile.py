@@ -67,6 +67,8 @@ def test_host_profile_stamps_every_layer(host_service):
     assert list(prof.layer_ticks) == [tiny.TICK] * 3
     assert (prof.ticks_model, prof.tail_ticks, prof.ticks_hdc) == (4 * tiny.TICK, tiny.TICK, tiny.TICK)
     assert (infer.ticks_model, infer.ticks_hdc) == (prof.ticks_model, prof.ticks_hdc)
+    again = _profile(send, b"")  # empty body: the input INFER left in the arena
+    assert list(again.layer_ticks) == list(prof.layer_ticks) and again.ticks_model == prof.ticks_model
 
 
 def test_host_profile_bad_length(host_service):
