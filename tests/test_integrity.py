@@ -63,6 +63,16 @@ def test_params_struct_hashes_its_fields_after_the_pointers():
     assert quant.data == np.float32(0.0123).tobytes() + np.int32(-7).tobytes()
 
 
+def test_unsized_arrays_and_one_line_designated_initializers():
+    (c,) = csource.constants("static const uint16_t outputs[] = {3, 258};\n")
+    assert (c.name, c.data) == ("outputs", bytes([3, 0, 2, 1]))
+    header = (ROOT / "firmware" / "include" / "ehd" / "ehd_hdc.h").read_text()
+    fields = csource.designated_fields("const ehd_hdc_model ehd_generated_hdc = {.encoder = EHD_HDC_ID_LEVEL, "
+                                       ".n_classes = 3u};\n", "ehd_hdc_model", "ehd_generated_hdc", header)
+    assert fields[0].name == "ehd_generated_hdc.dim" and fields[0].data == bytes(2)  # not set: 0, as in C
+    assert fields[-1].name == "ehd_generated_hdc.n_classes" and fields[-1].data == bytes([3, 0])
+
+
 def test_a_pointer_after_data_fields_is_refused():
     with pytest.raises(ValueError, match="pointer field w after data"):
         csource.constants("static const ehd_fc_params f_params = {\n    1, w,\n};\n")
@@ -71,7 +81,8 @@ def test_a_pointer_after_data_fields_is_refused():
 def test_tables_split_model_and_hdc_and_crc_is_zlib(tmp_path):
     tiny.export(tmp_path)
     model, hdc = tables((tmp_path / SOURCE_NAME).read_text())
-    assert [c.name for c in model.regions] == [
+    # (a runtime with several model outputs adds their index list, `outputs`, after the layers)
+    assert [c.name for c in model.regions if c.name != "outputs"] == [
         "layer0_weights", "layer0_bias", "layer0_multiplier", "layer0_shift", "layer0_params",
         "layer1_params", "layer2_weights", "layer2_bias", "layer2_multiplier", "layer2_shift", "layer2_params"]
     config = ["dim", "n_features", "feature_zero_point", "seed", "n_levels", "level_lo", "level_hi", "n_classes"]

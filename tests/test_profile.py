@@ -67,6 +67,8 @@ def test_host_profile_stamps_every_layer(host_service):
     assert list(prof.layer_ticks) == [tiny.TICK] * 3
     assert (prof.ticks_model, prof.tail_ticks, prof.ticks_hdc) == (4 * tiny.TICK, tiny.TICK, tiny.TICK)
     assert (infer.ticks_model, infer.ticks_hdc) == (prof.ticks_model, prof.ticks_hdc)
+    again = _profile(send, b"")  # empty body: the input INFER left in the arena
+    assert list(again.layer_ticks) == list(prof.layer_ticks) and again.ticks_model == prof.ticks_model
 
 
 def test_host_profile_bad_length(host_service):
@@ -105,3 +107,14 @@ def test_layers_sum_to_the_inference_on_the_emulator(tmp_path):
         text = console.export_text()
         assert "FULLY_CONNECTED" in text and "HDC encode + search" in text and "instructions" in text
         assert f"{sum(layers) + tails[0] + instr['instructions_hdc']:,}" in text  # the whole inference
+
+
+def test_table_of_a_plain_model_has_no_hdc_row():
+    from edgehdc.device.profile import profile_table
+
+    prof = Profile.from_body(struct.pack("<IIH", 10, 0, 1) + struct.pack("<BI", 2, 9), 1000)
+    console = Console(record=True, width=100)
+    console.print(profile_table(prof.as_dict()))
+    text = console.export_text()
+    assert "FULLY_CONNECTED" in text and "HDC" not in text and "ticks" in text
+    assert "(invoke return) │     1 │  10.0%" in text

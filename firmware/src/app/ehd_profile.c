@@ -19,13 +19,14 @@ int ehd_profile_handle(ehd_service *svc, const ehd_proto_packet *packet)
                           svc->config != EHD_OK ? svc->config : EHD_ERR_ARG);
         return 1;
     }
-    /* The input in the body, or none: the input tensor as INPUT_WRITE left it (larger than a frame). */
     if (packet->body_len != svc->input_bytes && packet->body_len != 0) {
         ehd_service_error(svc, packet->seq, EHD_PROTO_ERR_BAD_LENGTH, (int32_t)packet->body_len);
         return 1;
     }
+    if (packet->body_len != 0) { /* empty: the input as it stands in the arena (the last one written) */
+        memcpy(ehd_model_tensor(model, svc->arena, model->input), packet->body, svc->input_bytes);
+    }
     ehd_inference run;
-    memcpy(ehd_model_tensor(model, svc->arena, model->input), packet->body, packet->body_len);
     const ehd_status status = ehd_service_run(svc, &run);
     if (status != EHD_OK) {
         ehd_service_error(svc, packet->seq, EHD_PROTO_ERR_RUNTIME, status);

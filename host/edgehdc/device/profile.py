@@ -106,8 +106,10 @@ def profile_table(profile: dict, title: str = "per-layer profile (one inference 
     rows = [(str(r["layer"]), r["op"], r[unit]) for r in profile["layers"]]
     model, hdc = (profile["instructions_model"], profile["instructions_hdc"]) if unit == "instructions" else (
         profile["ticks_model"], profile["ticks_hdc"])
-    rows += [("", "(invoke return)", model - sum(r[2] for r in rows)), ("", "HDC encode + search", hdc),
-             ("", "inference", model + hdc)]
+    rows.append(("", "(invoke return)", model - sum(r[2] for r in rows)))
+    if hdc:  # a plain int8 model has no HDC stage
+        rows.append(("", "HDC encode + search", hdc))
+    rows.append(("", "inference", model + hdc))
     table = Table(title=title)
     for col, justify in (("#", "right"), ("op", "left"), (unit, "right"), ("share", "right")):
         table.add_column(col, justify=justify)

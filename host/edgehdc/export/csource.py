@@ -4,7 +4,7 @@ The export writes only a few shapes of C definition (edgehdc.export.layer_params
 edgehdc.hdc.export); this module recognises them and returns their bytes as the
 little-endian firmware lays them out:
 
-- `static const T name[N] = {...};` with T an integer or float type: an array in flash;
+- `static const T name[N] = {...};` (or `name[]`) with T an integer or float type: an array in flash;
 - `static const ehd_*_params name = {...};`: a params struct in flash whose leading
   fields may be pointers (to arrays above) followed by 32-bit fields (int32, float,
   ehd_dims); only those 32-bit fields are data;
@@ -28,7 +28,7 @@ import numpy as np
 _DTYPES = {"int8_t": "<i1", "uint8_t": "<u1", "int16_t": "<i2", "uint16_t": "<u2",
            "int32_t": "<i4", "uint32_t": "<u4", "float": "<f4"}
 _TYPE = "|".join(_DTYPES)
-_ARRAY = re.compile(rf"^static const ({_TYPE}) (\w+)\[(\d+)\] = \{{(.*?)\}};", re.M | re.S)
+_ARRAY = re.compile(rf"^static const ({_TYPE}) (\w+)\[(\d*)\] = \{{(.*?)\}};", re.M | re.S)
 _PARAMS = re.compile(r"^static const (ehd_\w+_params) (\w+) = \{(.*?)\};", re.M | re.S)
 _RAM = re.compile(rf"^static ({_TYPE}|ehd_\w+) (\w+)(?:\[(\d+)\])?;", re.M)
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
@@ -75,7 +75,7 @@ def designated_fields(source: str, typedef: str, name: str, header: str) -> list
     m = re.search(rf"^const {typedef} {name} = \{{(.*?)\}};", source, re.M | re.S)
     if m is None:
         raise ValueError(f"no designated initializer of {typedef} {name}")
-    given = dict(re.findall(r"\.(\w+) = ([^,\n]+),", m[1]))
+    given = dict(re.findall(r"\.(\w+) = ([^,}\n]+)", m[1]))
     return [Constant(f"{name}.{field}", ctype, np.array([_int(given.get(field, "0"))], np.int64)
                      .astype(_DTYPES[ctype]).tobytes(), field=True)
             for ctype, field in integer_fields(header, typedef)]
@@ -91,8 +91,9 @@ def ram_arrays(source: str) -> dict[str, int]:
 
 
 def _array(m: re.Match) -> Constant:
-    ctype, name, n = m[1], m[2], int(m[3])
+    ctype, name = m[1], m[2]
     leaves = _leaves(m[4])
+    n = int(m[3]) if m[3] else len(leaves)  # `name[] = {...}` takes its size from the values
     if len(leaves) != n:
         raise ValueError(f"{name}: {len(leaves)} values for [{n}]")
     if ctype == "float":
