@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ehd/ehd_kernels.h"
 #include "ehd/ehd_support.h"
 
 /*
@@ -49,6 +50,12 @@
 #else
 #define EHD_DSP_MVE 0
 #endif
+
+/* The caller's scratch holds `bytes`, word-aligned. */
+static inline int ehd_dsp_scratch_ok(const ehd_context *ctx, int32_t bytes)
+{
+    return ctx != 0 && ctx->buf != 0 && ((uintptr_t)ctx->buf & 3u) == 0 && ctx->size >= bytes;
+}
 
 /* Unaligned word access (one LDR/STR on Cortex-M, which allows unaligned words). */
 EHD_DSP_INLINE int32_t ehd_read_s8x4(const int8_t *p)
