@@ -74,10 +74,29 @@ def variant(graph, op) -> str:
     return ""
 
 
+# Constant bytes (inputs, expected outputs, weights) one image may hold: the M55's ITCM is 512 KB.
+IMAGE_BYTES = {"cortex-m55": 400_000}
+
+
+def chunks(cases: list[KernelCase], budget: int | None) -> list[list[KernelCase]]:
+    """The cases split into images of at most `budget` constant bytes (one image if None)."""
+    out, size = [[]], 0
+    for case in cases:
+        nbytes = sum(a.nbytes for a in (case.x, case.x2, case.expected, case.weights, case.bias) if a is not None)
+        if budget is not None and out[-1] and size + nbytes > budget:
+            out.append([])
+            size = 0
+        out[-1].append(case)
+        size += nbytes
+    return out
+
+
 def measure(cases, rows, work: Path, core: str, backend: str) -> None:
-    """Runs the cases in one image; every output must match the mirror."""
+    """Runs the cases in as few images as fit; every output must match the mirror."""
     key = backend if core == "cortex-m4" else f"{backend} {core}"
-    for row, result in zip(rows, run_cases(cases, work / f"{core}-{backend}", core=core, backend=backend)):
+    results = [r for i, part in enumerate(chunks(cases, IMAGE_BYTES.get(core)))
+               for r in run_cases(part, work / f"{core}-{backend}-{i}", core=core, backend=backend)]
+    for row, result in zip(rows, results):
         if not result.ok:
             raise SystemExit(f"{key}: layer {result.name} status {result.status}, "
                              f"{result.mismatches} outputs differ from the mirror")

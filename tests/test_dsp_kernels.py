@@ -229,6 +229,16 @@ def test_add_in_place_and_extremes():
             np.testing.assert_array_equal(inputs[which], expected)
 
 
+def test_add_with_scaled_values_past_the_doubling_range():
+    # Offsets far outside int8 make (x + offset) << left_shift wrap and the scaled values reach
+    # the whole int32 range: the tables cannot be doubled and the 64-bit high product is used.
+    a, b, p = same_shape_add(11)
+    for offsets in ((3_000_000, -7), (-5, -2_000_000_000), (1 << 11, 1 << 11)):
+        q = type(p)(**{**p.__dict__, "input1_offset": offsets[0], "input2_offset": offsets[1], "left_shift": 20,
+                       "input1_shift": 0, "input2_shift": 0, "output_shift": -1})
+        np.testing.assert_array_equal(dsp.add_s8_dsp(a, b, q), fw.add_s8(a, b, q))
+
+
 def test_add_broadcast_is_left_to_portable(dsp_lib):
     rng = np.random.default_rng(9)
     _, _, p = same_shape_add(9)
