@@ -234,8 +234,33 @@ def test_add_with_scaled_values_past_the_doubling_range():
     # the whole int32 range: the tables cannot be doubled and the 64-bit high product is used.
     a, b, p = same_shape_add(11)
     for offsets in ((3_000_000, -7), (-5, -2_000_000_000), (1 << 11, 1 << 11)):
-        q = type(p)(**{**p.__dict__, "input1_offset": offsets[0], "input2_offset": offsets[1], "left_shift": 20,
-                       "input1_shift": 0, "input2_shift": 0, "output_shift": -1})
+        for shifts in ((0, 0), (-1, -31), (-17, -5)):
+            q = type(p)(**{**p.__dict__, "input1_offset": offsets[0], "input2_offset": offsets[1],
+                           "left_shift": 20, "input1_shift": shifts[0], "input2_shift": shifts[1],
+                           "output_shift": -1})
+            np.testing.assert_array_equal(dsp.add_s8_dsp(a, b, q), fw.add_s8(a, b, q))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_add_tables_exactly(seed):
+    # Inputs scaled to within +-64 and an output stage of (almost) 1.0: each output is the sum of
+    # two table entries itself (output shift 0) or its half (-1, the doubled path), so a table value
+    # rounded the wrong way shows. Every int8 pair; input shifts around -21 with random multipliers,
+    # or (odd seeds) no left shift and a multiplier of 0.5, where the roundings meet exact ties.
+    rng = np.random.default_rng(seed)
+    a = np.repeat(np.arange(-128, 128, dtype=np.int8), 256).reshape(1, 256, 16, 16)
+    b = np.tile(np.arange(-128, 128, dtype=np.int8), 256).reshape(1, 256, 16, 16)
+    _, _, p = same_shape_add(seed)
+    if seed % 2:
+        inputs = {"left_shift": 0, "input1_multiplier": 1 << 30, "input1_shift": -1,
+                  "input2_multiplier": 1 << 30, "input2_shift": -2}
+    else:
+        inputs = {"left_shift": 20, "input1_multiplier": int(rng.integers(1 << 29, 1 << 31)), "input1_shift": -21,
+                  "input2_multiplier": int(rng.integers(1 << 29, 1 << 31)), "input2_shift": -22}
+    for out_shift in (0, -1):
+        q = type(p)(**{**p.__dict__, **inputs, "input1_offset": int(rng.integers(-127, 129)),
+                       "input2_offset": int(rng.integers(-127, 129)), "output_multiplier": (1 << 31) - 1,
+                       "output_shift": out_shift, "output_offset": 0, "act_min": -128, "act_max": 127})
         np.testing.assert_array_equal(dsp.add_s8_dsp(a, b, q), fw.add_s8(a, b, q))
 
 

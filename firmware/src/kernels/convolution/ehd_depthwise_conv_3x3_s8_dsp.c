@@ -51,15 +51,30 @@ static void widen_group(const ehd_conv_params *conv, int32_t input_offset, int32
     g->folded.a0 = folded[0], g->folded.a1 = folded[1], g->folded.a2 = folded[2], g->folded.a3 = folded[3];
 }
 
-/* One tap: input word x (four channels) against the tap's widened weights. */
-EHD_DSP_INLINE void tap(ehd_dsp_acc4 *a, int32_t x, const int32_t w[2])
+/* lo, hi = tap t's two weight words: one LDRD on Cortex-M (GCC would emit two LDR). */
+#if EHD_DSP_ACLE
+#define TAP_WEIGHTS(g, t, lo, hi) \
+    __asm__("ldrd %0, %1, [%2, #8 * " #t "]" : "=r"(lo), "=r"(hi) : "r"((g)->w), "m"((g)->w[t]))
+#else
+#define TAP_WEIGHTS(g, t, lo, hi) ((lo) = (g)->w[t][0], (hi) = (g)->w[t][1])
+#endif
+
+/* One tap: input word x (four channels) against widened weights lo (channels 0, 2), hi (1, 3). */
+EHD_DSP_INLINE void tap(ehd_dsp_acc4 *a, int32_t x, int32_t lo, int32_t hi)
 {
     const int32_t x02 = ehd_sxtb16(x), x13 = ehd_sxtb16_ror8(x);
-    a->a0 = ehd_smlabb(x02, w[0], a->a0);
-    a->a2 = ehd_smlatt(x02, w[0], a->a2);
-    a->a1 = ehd_smlabb(x13, w[1], a->a1);
-    a->a3 = ehd_smlatt(x13, w[1], a->a3);
+    a->a0 = ehd_smlabb(x02, lo, a->a0);
+    a->a2 = ehd_smlatt(x02, lo, a->a2);
+    a->a1 = ehd_smlabb(x13, hi, a->a1);
+    a->a3 = ehd_smlatt(x13, hi, a->a3);
 }
+
+#define TAP(t, x)                         \
+    do {                                  \
+        int32_t lo_, hi_;                 \
+        TAP_WEIGHTS(g, t, lo_, hi_);      \
+        tap(&a, ehd_read_s8x4(x), lo_, hi_); \
+    } while (0)
 
 /*
  * The four channels of one output pixel whose window starts at x (tap (0, 0),
@@ -71,15 +86,15 @@ EHD_DSP_INLINE int32_t pixel(const group_weights *g, const int8_t *x, int32_t st
 {
     ehd_dsp_acc4 a = g->folded;
     const int8_t *x1 = x + row, *x2 = x1 + row; /* unrolled: a loop costs 5 instructions a row */
-    tap(&a, ehd_read_s8x4(x), g->w[0]);
-    tap(&a, ehd_read_s8x4(x + step), g->w[1]);
-    tap(&a, ehd_read_s8x4(x + 2 * step), g->w[2]);
-    tap(&a, ehd_read_s8x4(x1), g->w[3]);
-    tap(&a, ehd_read_s8x4(x1 + step), g->w[4]);
-    tap(&a, ehd_read_s8x4(x1 + 2 * step), g->w[5]);
-    tap(&a, ehd_read_s8x4(x2), g->w[6]);
-    tap(&a, ehd_read_s8x4(x2 + step), g->w[7]);
-    tap(&a, ehd_read_s8x4(x2 + 2 * step), g->w[8]);
+    TAP(0, x);
+    TAP(1, x + step);
+    TAP(2, x + 2 * step);
+    TAP(3, x1);
+    TAP(4, x1 + step);
+    TAP(5, x1 + 2 * step);
+    TAP(6, x2);
+    TAP(7, x2 + step);
+    TAP(8, x2 + 2 * step);
     int32_t acc[4] = {a.a0, a.a1, a.a2, a.a3};
     ehd_dsp_requantize4(acc, g->multiplier, g->shift, output_offset);
     return ehd_dsp_pack_clamp(acc, act_min, act_max);

@@ -3,7 +3,7 @@
  * broadcasting stays portable). An input's scaled value (offset, shifted
  * left, multiplied to the common scale: three roundings in the reference)
  * depends on its int8 value alone, so each input's 256 values are computed
- * once, with the portable arithmetic, into a table in the scratch. An
+ * once into a table in the scratch (the reference arithmetic in its dsp form). An
  * element then costs two byte loads, two table loads, an add and the output's
  * requantization (ehd_dsp.h): a fixed 512 scalings instead of two per element.
  * Where every scaled value lies strictly within +-2^29 (always, for int8 zero points:
@@ -22,6 +22,23 @@ int32_t ehd_add_s8_dsp_get_buffer_size(void) { return 2 * VALUES * (int32_t)size
 #define DOUBLING_LIMIT (1 << 29) /* scaled values strictly within it: the doubled sum fits int32 */
 
 /*
+ * ehd_add_scale_input (shift <= 0, multiplier >= 0: what the checks allow) in
+ * the dsp form, a third of its instructions: the doubling high multiply as
+ * floor((x * m + 2^30) / 2^31) (ehd_dsp.h), the rounding divide by 2^r (ties
+ * away from zero) as ceil(floor((h - (h < 0)) / 2^(r - 1)) / 2).
+ */
+static int32_t scale_input(int32_t v, int32_t offset, int32_t left_shift, int32_t multiplier, int32_t shift)
+{
+    const int32_t shifted = (int32_t)(((uint32_t)v + (uint32_t)offset) << left_shift);
+    const int32_t h = (int32_t)(((int64_t)shifted * multiplier + ((int64_t)1 << 30)) >> 31);
+    if (shift == 0) {
+        return h;
+    }
+    const int32_t q = (h + (h >> 31)) >> (-shift - 1);
+    return (q >> 1) + (q & 1);
+}
+
+/*
  * table[v] (v = -128..127, so table points at entry 128) = the input value v
  * scaled; returns whether every value lies strictly within +-DOUBLING_LIMIT.
  */
@@ -30,7 +47,7 @@ static int fill(int32_t *table, int32_t offset, int32_t left_shift, int32_t mult
     int small = 1;
     int32_t v;
     for (v = INT8_MIN; v <= INT8_MAX; v++) {
-        table[v] = ehd_add_scale_input((int8_t)v, offset, left_shift, multiplier, shift);
+        table[v] = scale_input(v, offset, left_shift, multiplier, shift);
         small &= table[v] > -DOUBLING_LIMIT && table[v] < DOUBLING_LIMIT;
     }
     return small;
