@@ -69,10 +69,10 @@ EHD_DSP_INLINE void tap(ehd_dsp_acc4 *a, int32_t x, int32_t lo, int32_t hi)
     a->a3 = ehd_smlatt(x13, hi, a->a3);
 }
 
-#define TAP(t, x)                         \
-    do {                                  \
-        int32_t lo_, hi_;                 \
-        TAP_WEIGHTS(g, t, lo_, hi_);      \
+#define TAP(t, x)                            \
+    do {                                     \
+        int32_t lo_, hi_;                    \
+        TAP_WEIGHTS(g, t, lo_, hi_);         \
         tap(&a, ehd_read_s8x4(x), lo_, hi_); \
     } while (0)
 
