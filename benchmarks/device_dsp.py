@@ -140,7 +140,7 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         "Kernel and runtime code: .text and .rodata of firmware/src/kernels and firmware/src/runtime "
-        "that the linker kept (link map). FULLY_CONNECTED has no dsp kernel yet (portable in both columns).",
+        "that the linker kept (link map).",
         "",
     ]
     return "\n".join(lines)

@@ -5,7 +5,8 @@ wrapper, built with backend dsp, and compare every output byte with the
 portable kernels' output computed on the host. The cases cover what the fast
 paths special-case (channel counts not a multiple of 4, first-layer channel
 counts, k tails, strides, dilation, padding, odd pixel counts, 3x3 and
-generic depthwise, both poolings). The whole firmware built with dsp then
+generic depthwise, both poolings, FULLY_CONNECTED per tensor and per channel
+with row lengths not a multiple of 4, same-shape and broadcast ADD). The whole firmware built with dsp then
 serves a model over the serial protocol and reports the backend in INFO.
 """
 
@@ -13,7 +14,8 @@ import shutil
 
 import numpy as np
 import pytest
-from test_dsp_kernels import _conv, random_conv, random_depthwise, random_pool
+from test_bindings_ops import add_case
+from test_dsp_kernels import _conv, random_conv, random_depthwise, random_fc, random_pool, same_shape_add
 from test_emulator import IN_SHAPE, MODEL_ID, _graph
 
 from edgehdc.device import EmulatedBoard, EmulatorError
@@ -42,6 +44,12 @@ def kernel_cases() -> list[KernelCase]:
         x, pool = random_pool(3000 + seed)
         cases += [KernelCase.pool2d("avg", x, pool, name=f"avg pool {seed}"),
                   KernelCase.pool2d("max", x, pool, name=f"max pool {seed}")]
+        cases.append(KernelCase.fully_connected(*random_fc(5000 + seed), name=f"fully connected {seed}"))
+        a, b, p = same_shape_add(6000 + seed)
+        cases.append(KernelCase.add(_nhwc(a), _nhwc(b), p, name=f"add {seed}"))
+    a, b, p = add_case(np.random.default_rng(7))  # the dsp wrapper leaves broadcasting to portable
+    a, b = _nhwc(a), _nhwc(b)[:, :1]
+    cases.append(KernelCase.add(a, b, p, name="add broadcast"))
     for in_c in (1, 3, 5):  # first layers: k = 9 * in_c ends in a tail
         x, w, b, q = _conv(rng, in_c=in_c, out_c=7, kh=3, kw=3, size=(9, 7), stride=(1, 2))
         cases.append(KernelCase.conv2d(x, w, b, q, name=f"first conv in_c={in_c}"))
@@ -50,7 +58,14 @@ def kernel_cases() -> list[KernelCase]:
         cases.append(KernelCase.conv2d(x, w, b, q, name=f"1x1 in_c={in_c}"))
     x, w, b, q = _conv(rng, in_c=20, out_c=20, kh=3, kw=3, depthwise=True, size=(7, 7), stride=(2, 2))
     cases.append(KernelCase.depthwise_conv2d(x, w, b, q, name="depthwise 3x3 stride 2, 20 channels"))
+    # 3x3 depthwise whose padded plane (42 x 42 words) exceeds the wrappers' scratch: border windows one by one.
+    x, w, b, q = _conv(rng, in_c=8, out_c=8, kh=3, kw=3, depthwise=True, size=(40, 40), pad=(1, 1))
+    cases.append(KernelCase.depthwise_conv2d(x[:1], w, b, q, name="depthwise 3x3 without the plane"))
     return cases
+
+
+def _nhwc(x):
+    return x.reshape((1,) * (4 - x.ndim) + x.shape)
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,12 @@ except ImportError:  # an editable install made before bindings/ existed does no
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bindings"))
     import edgehdc_bindings as fw
 
-from test_bindings import _act, _int8
+from test_bindings import _act, _int8, fc_case
 from test_bindings import _out_size as _geometry
+from test_bindings_ops import add_case
 
 from edgehdc.kernels.requantize import multiply_by_quantized_multiplier
-from edgehdc.quant.arith import ConvParams, PoolParams
+from edgehdc.quant.arith import ConvParams, FullyConnectedParams, PoolParams
 from edgehdc_bindings import dsp
 
 
@@ -126,9 +127,10 @@ def test_depthwise_general_matches_portable(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_depthwise_3x3_matches_portable(seed):
+@pytest.mark.parametrize("scratch", [True, False])  # the padded plane, or border windows one by one
+def test_depthwise_3x3_matches_portable(seed, scratch):
     x, w, b, p = random_depthwise(2000 + seed, kernel=(3, 3), dilation=(1, 1))
-    np.testing.assert_array_equal(dsp.depthwise_conv2d_s8_dsp(x, w, b, p, variant="3x3"),
+    np.testing.assert_array_equal(dsp.depthwise_conv2d_s8_dsp(x, w, b, p, variant="3x3", scratch=scratch),
                                   fw.depthwise_conv2d_s8(x, w, b, p))
 
 
@@ -161,6 +163,114 @@ def test_avgpool_of_a_full_window_of_extremes():
     p = PoolParams(17, 16, 1, 1, 0, 0, -128, 127, 1, 1)
     with pytest.raises(fw.FirmwareError, match="EHD_ERR_UNSUPPORTED"):
         dsp.avg_pool2d_s8_dsp(np.zeros((1, 17, 16, 4), np.int8), p)
+
+
+def random_fc(seed, per_channel=None):
+    """fc_case's shapes (odd row counts, inputs not a multiple of 4) with longer rows, per-tensor
+    or per-channel requantization."""
+    rng = np.random.default_rng(seed)
+    x, w, b, p = fc_case(rng)
+    n_in = int(rng.integers(1, 300)) if seed % 3 else x.shape[1]
+    x, w = _int8(rng, (x.shape[0], n_in)), _int8(rng, (w.shape[0], n_in))
+    if per_channel if per_channel is not None else seed % 2:
+        out_n = w.shape[0]
+        p = FullyConnectedParams(**{**p.__dict__, "multiplier": rng.integers(1 << 30, 1 << 31, out_n).astype(np.int32),
+                                    "shift": rng.integers(-14, 2, out_n).astype(np.int32)})
+    return x, w, b, p
+
+
+def same_shape_add(seed):
+    """add_case's parameters (lowered from scales, or raw over their whole range) on two inputs
+    of the output's shape."""
+    rng = np.random.default_rng(seed)
+    a, b, p = add_case(rng)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    return _int8(rng, shape), _int8(rng, shape), p
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fully_connected_matches_portable(seed):
+    x, w, b, p = random_fc(seed)
+    np.testing.assert_array_equal(dsp.fully_connected_s8_dsp(x, w, b, p), fw.fully_connected_s8(x, w, b, p))
+
+
+def test_fully_connected_offset_outside_int16_lanes_is_left_to_portable(dsp_lib):
+    # Offsets in [-128, 128] (every int8 zero point) fit the widened lanes; others are refused
+    # by the kernel and the dsp wrapper gives the portable result.
+    x, w, b, p = random_fc(3)
+    for offset in (-128, 128):
+        q = FullyConnectedParams(**{**p.__dict__, "input_offset": offset})
+        np.testing.assert_array_equal(dsp.fully_connected_s8_dsp(x, w, b, q), fw.fully_connected_s8(x, w, b, q))
+    q = FullyConnectedParams(**{**p.__dict__, "input_offset": 129})
+    with pytest.raises(fw.FirmwareError, match="EHD_ERR_UNSUPPORTED"):
+        dsp.fully_connected_s8_dsp(x, w, b, q)
+    np.testing.assert_array_equal(fw.fully_connected_s8(x, w, b, q, lib=dsp_lib), fw.fully_connected_s8(x, w, b, q))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_add_matches_portable(seed):
+    a, b, p = same_shape_add(seed)
+    np.testing.assert_array_equal(dsp.add_s8_dsp(a, b, p), fw.add_s8(a, b, p))
+
+
+def test_add_in_place_and_extremes():
+    # Every int8 value against every other (both tables read at both ends), output shift 0
+    # (the reference path), the full and a narrow activation range, written over either input.
+    a = np.repeat(np.arange(-128, 128, dtype=np.int8), 256).reshape(1, 256, 16, 16)
+    b = np.tile(np.arange(-128, 128, dtype=np.int8), 256).reshape(1, 256, 16, 16)
+    _, _, p = same_shape_add(5)
+    for out_shift, act in ((p.output_shift, (-128, 127)), (0, (-128, 127)), (-3, (-20, 90))):
+        q = type(p)(**{**p.__dict__, "output_shift": out_shift, "act_min": act[0], "act_max": act[1]})
+        expected = fw.add_s8(a, b, q)
+        np.testing.assert_array_equal(dsp.add_s8_dsp(a, b, q), expected)
+        for which in (0, 1):
+            inputs = [a.copy(), b.copy()]
+            dsp.add_s8_dsp(*inputs, q, out=inputs[which])
+            np.testing.assert_array_equal(inputs[which], expected)
+
+
+def test_add_with_scaled_values_past_the_doubling_range():
+    # Offsets far outside int8 make (x + offset) << left_shift wrap and the scaled values reach
+    # the whole int32 range: the tables cannot be doubled and the 64-bit high product is used.
+    a, b, p = same_shape_add(11)
+    for offsets in ((3_000_000, -7), (-5, -2_000_000_000), (1 << 11, 1 << 11)):
+        for shifts in ((0, 0), (-1, -31), (-17, -5)):
+            q = type(p)(**{**p.__dict__, "input1_offset": offsets[0], "input2_offset": offsets[1],
+                           "left_shift": 20, "input1_shift": shifts[0], "input2_shift": shifts[1],
+                           "output_shift": -1})
+            np.testing.assert_array_equal(dsp.add_s8_dsp(a, b, q), fw.add_s8(a, b, q))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_add_tables_exactly(seed):
+    # Inputs scaled to within +-64 and an output stage of (almost) 1.0: each output is the sum of
+    # two table entries itself (output shift 0) or its half (-1, the doubled path), so a table value
+    # rounded the wrong way shows. Every int8 pair; input shifts around -21 with random multipliers,
+    # or (odd seeds) no left shift and a multiplier of 0.5, where the roundings meet exact ties.
+    rng = np.random.default_rng(seed)
+    a = np.repeat(np.arange(-128, 128, dtype=np.int8), 256).reshape(1, 256, 16, 16)
+    b = np.tile(np.arange(-128, 128, dtype=np.int8), 256).reshape(1, 256, 16, 16)
+    _, _, p = same_shape_add(seed)
+    if seed % 2:
+        inputs = {"left_shift": 0, "input1_multiplier": 1 << 30, "input1_shift": -1,
+                  "input2_multiplier": 1 << 30, "input2_shift": -2}
+    else:
+        inputs = {"left_shift": 20, "input1_multiplier": int(rng.integers(1 << 29, 1 << 31)), "input1_shift": -21,
+                  "input2_multiplier": int(rng.integers(1 << 29, 1 << 31)), "input2_shift": -22}
+    for out_shift in (0, -1):
+        q = type(p)(**{**p.__dict__, **inputs, "input1_offset": int(rng.integers(-127, 129)),
+                       "input2_offset": int(rng.integers(-127, 129)), "output_multiplier": (1 << 31) - 1,
+                       "output_shift": out_shift, "output_offset": 0, "act_min": -128, "act_max": 127})
+        np.testing.assert_array_equal(dsp.add_s8_dsp(a, b, q), fw.add_s8(a, b, q))
+
+
+def test_add_broadcast_is_left_to_portable(dsp_lib):
+    rng = np.random.default_rng(9)
+    _, _, p = same_shape_add(9)
+    a, b = _int8(rng, (1, 4, 5, 6)), _int8(rng, (1, 1, 5, 6))
+    with pytest.raises(fw.FirmwareError, match="EHD_ERR_UNSUPPORTED"):
+        dsp.add_s8_dsp(a, b, p)
+    np.testing.assert_array_equal(fw.add_s8(a, b, p, lib=dsp_lib), fw.add_s8(a, b, p))
 
 
 def _expected_requantize(acc, p):
@@ -203,6 +313,10 @@ def test_requantization_extremes(seed):
     expected = np.stack([_expected_requantize(a, p) for a in acc_conv])[None, None]
     for variant in dsp.CONV_VARIANTS:
         np.testing.assert_array_equal(dsp.conv2d_s8_dsp(x, conv_weights, bias32, p, variant=variant), expected)
+    # FULLY_CONNECTED per channel: the same identity matrix, the three pixels as a batch.
+    fc = FullyConnectedParams(p.input_offset, p.output_offset, p.multiplier, p.shift, p.act_min, p.act_max)
+    np.testing.assert_array_equal(dsp.fully_connected_s8_dsp(x[0, 0], np.eye(c, dtype=np.int8), bias32, fc),
+                                  expected[0, 0])
 
 
 def test_scratch_too_small_or_misaligned_is_refused():
@@ -254,6 +368,10 @@ def test_dsp_wrappers_match_portable(dsp_lib, seed):
     x, p = random_pool(4000 + seed, max_filter=20)
     for name in ("avg_pool2d_s8", "max_pool2d_s8"):
         np.testing.assert_array_equal(getattr(fw, name)(x, p, lib=dsp_lib), getattr(fw, name)(x, p))
+    x, w, b, p = random_fc(4000 + seed)
+    np.testing.assert_array_equal(fw.fully_connected_s8(x, w, b, p, lib=dsp_lib), fw.fully_connected_s8(x, w, b, p))
+    a, b, p = add_case(rng)  # broadcasting ones too
+    np.testing.assert_array_equal(fw.add_s8(a, b, p, lib=dsp_lib), fw.add_s8(a, b, p))
 
 
 def test_wrapper_scratch_size_by_backend(dsp_lib):

@@ -14,8 +14,8 @@ import ctypes as C
 
 import numpy as np
 
-from edgehdc_bindings.kernels import _array, _lib, conv_call_args, pool_call_args
-from edgehdc_bindings.structs import ConvParams, Dims, Offsets, PoolParams, check
+from edgehdc_bindings.kernels import _array, _lib, add_call_args, conv_call_args, fc_call_args, pool_call_args
+from edgehdc_bindings.structs import AddParams, ConvParams, Dims, FcParams, Offsets, PoolParams, check
 
 _P = C.POINTER
 _GUARD = 64  # bytes after the scratch a kernel must not write
@@ -34,13 +34,20 @@ class ScratchOverrunError(AssertionError):
 
 _CONV_ARGS = (_P(ConvParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8))
 _POOL_ARGS = (_P(PoolParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8))
+_FC_ARGS = (_P(FcParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8))
+_ADD_ARGS = (_P(AddParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8))
 _SIGNATURES = {
     "ehd_convolve_s8_dsp": ((_P(Context), *_CONV_ARGS), C.c_int),
     "ehd_convolve_1x1_s8_dsp": ((_P(Context), *_CONV_ARGS), C.c_int),
     "ehd_depthwise_conv_s8_dsp": (_CONV_ARGS, C.c_int),
-    "ehd_depthwise_conv_3x3_s8_dsp": (_CONV_ARGS, C.c_int),
+    "ehd_depthwise_conv_3x3_s8_dsp": ((_P(Context), *_CONV_ARGS), C.c_int),
+    "ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size": ((_P(ConvParams), _P(Dims)), C.c_int32),
     "ehd_avgpool_s8_dsp": (_POOL_ARGS, C.c_int),
     "ehd_maxpool_s8_dsp": (_POOL_ARGS, C.c_int),
+    "ehd_fully_connected_s8_dsp": ((_P(Context), *_FC_ARGS), C.c_int),
+    "ehd_fully_connected_s8_dsp_get_buffer_size": ((_P(FcParams),), C.c_int32),
+    "ehd_add_s8_dsp": ((_P(Context), *_ADD_ARGS), C.c_int),
+    "ehd_add_s8_dsp_get_buffer_size": ((), C.c_int32),
     "ehd_convolve_s8_dsp_get_buffer_size": ((_P(ConvParams), _P(Dims)), C.c_int32),
     "ehd_convolve_1x1_s8_dsp_get_buffer_size": ((_P(Dims),), C.c_int32),
     "ehd_convolve_wrapper_s8_get_buffer_size": ((_P(ConvParams), _P(Dims)), C.c_int32),
@@ -91,9 +98,10 @@ def conv2d_buffer_size(x_shape, weights, p, *, lib=None) -> int:
     return int(lib.ehd_convolve_wrapper_s8_get_buffer_size(args[0], args[2]))
 
 
-def depthwise_conv2d_s8_dsp(x, weights, bias, p, *, variant: str = "general", lib=None) -> np.ndarray:
+def depthwise_conv2d_s8_dsp(x, weights, bias, p, *, variant: str = "general", scratch: bool = True,
+                            lib=None) -> np.ndarray:
     """DEPTHWISE_CONV_2D through one dsp variant ("general" or "3x3"); same contract as
-    `depthwise_conv2d_s8`."""
+    `depthwise_conv2d_s8`. The 3x3 variant's scratch is optional: `scratch=False` passes none."""
     lib = _declared(lib)
     if variant not in DEPTHWISE_VARIANTS:
         raise ValueError(f"unknown DEPTHWISE_CONV_2D variant {variant!r}: {', '.join(DEPTHWISE_VARIANTS)}")
@@ -101,7 +109,12 @@ def depthwise_conv2d_s8_dsp(x, weights, bias, p, *, variant: str = "general", li
     weights = _array(weights, np.int8, 4, "weights")
     out, args, _alive = conv_call_args(x, weights, bias, p, weights.shape[3])
     fn_name = DEPTHWISE_VARIANTS[variant]
-    check(fn_name, getattr(lib, fn_name)(*args))
+    if variant != "3x3":
+        check(fn_name, getattr(lib, fn_name)(*args))
+    elif scratch:
+        _with_scratch(lib, fn_name, lib.ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(args[0], args[4]), args)
+    else:
+        check(fn_name, getattr(lib, fn_name)(None, *args))
     return out
 
 
@@ -119,3 +132,25 @@ def max_pool2d_s8_dsp(x, p, *, lib=None) -> np.ndarray:
     out, args, _alive = pool_call_args(x, p)
     check("ehd_maxpool_s8_dsp", lib.ehd_maxpool_s8_dsp(*args))
     return out
+
+
+def fully_connected_s8_dsp(x, weights, bias, p, *, lib=None) -> np.ndarray:
+    """FULLY_CONNECTED through the dsp kernel; same contract as `fully_connected_s8`."""
+    lib = _declared(lib)
+    out, args, _alive = fc_call_args(x, weights, bias, p)
+    _with_scratch(lib, "ehd_fully_connected_s8_dsp", lib.ehd_fully_connected_s8_dsp_get_buffer_size(args[0]), args)
+    return out
+
+
+def add_s8_dsp(a, b, p, *, out=None, lib=None) -> np.ndarray:
+    """ADD of two same-shape inputs through the dsp kernel; same contract as `add_s8`.
+    `out` may be `a` or `b` itself (in place)."""
+    lib = _declared(lib)
+    result, args, _alive = add_call_args(a, b, p)
+    if out is not None:  # the caller's buffer (e.g. an input: in place) instead of a fresh one
+        if out.shape != result.shape or out.dtype != np.int8 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous int8 array of shape {result.shape}")
+        args, result = (*args[:-1], out.ctypes.data_as(_P(C.c_int8))), out
+    _with_scratch(lib, "ehd_add_s8_dsp", lib.ehd_add_s8_dsp_get_buffer_size(), args)
+    return result
+

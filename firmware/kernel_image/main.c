@@ -67,6 +67,9 @@ static ehd_status run(const ehd_kernel_case *c)
     case EHD_OP_MAX_POOL_2D:
         return ehd_maxpool_wrapper_s8((const ehd_pool_params *)c->params, &c->input_dims, c->input,
                                       &c->output_dims, c->output);
+    case EHD_OP_ADD:
+        return ehd_add_wrapper_s8((const ehd_add_params *)c->params, &c->input_dims, c->input,
+                                  &c->input2_dims, c->input2, &c->output_dims, c->output);
     default:
         return EHD_ERR_UNSUPPORTED;
     }

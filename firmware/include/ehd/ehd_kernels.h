@@ -190,10 +190,34 @@ ehd_status ehd_depthwise_conv_s8_dsp(const ehd_conv_params *conv, const ehd_offs
                                      const ehd_dims *input_dims, const int8_t *input,
                                      const ehd_dims *output_dims, int8_t *output);
 
-/* DEPTHWISE_CONV_2D, 3x3 filter, dilation 1, depth multiplier 1 (else EHD_ERR_UNSUPPORTED). */
-ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_offsets *offsets,
-                                         const ehd_dims *input_dims, const int8_t *input,
-                                         const ehd_dims *output_dims, int8_t *output);
+/*
+ * DEPTHWISE_CONV_2D, 3x3 filter, dilation 1, depth multiplier 1 (else EHD_ERR_UNSUPPORTED).
+ * The scratch is optional (ctx may be NULL or smaller): with get_buffer_size() bytes (a padded
+ * plane of four channels, 4 x ((out_h - 1) x stride_h + 3) x ((out_w - 1) x stride_w + 3)) border
+ * pixels cost what inside ones do.
+ */
+int32_t ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *output_dims);
+ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_context *ctx, const ehd_conv_params *conv,
+                                         const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                         const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+
+/*
+ * FULLY_CONNECTED, per-tensor or per-channel, input offset in [-128, 128] (any int8 zero point;
+ * else EHD_ERR_UNSUPPORTED): the input widened once, four rows of weights per pass over it.
+ */
+int32_t ehd_fully_connected_s8_dsp_get_buffer_size(const ehd_fc_params *fc);
+ehd_status ehd_fully_connected_s8_dsp(const ehd_context *ctx, const ehd_fc_params *fc,
+                                      const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                      const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+
+/*
+ * ADD with both inputs of the output's shape (broadcasting is EHD_ERR_UNSUPPORTED), in place
+ * allowed as for ehd_add_s8: each input's 256 scaled values are tabulated once in the scratch.
+ */
+int32_t ehd_add_s8_dsp_get_buffer_size(void);
+ehd_status ehd_add_s8_dsp(const ehd_context *ctx, const ehd_add_params *add, const ehd_dims *input1_dims,
+                          const int8_t *input1, const ehd_dims *input2_dims, const int8_t *input2,
+                          const ehd_dims *output_dims, int8_t *output);
 
 /* AVERAGE_POOL_2D with a filter of at most EHD_AVGPOOL_DSP_MAX_WINDOW elements (else EHD_ERR_UNSUPPORTED). */
 #define EHD_AVGPOOL_DSP_MAX_WINDOW 256

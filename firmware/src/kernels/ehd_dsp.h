@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ehd/ehd_kernels.h"
 #include "ehd/ehd_support.h"
 
 /*
@@ -49,6 +50,12 @@
 #else
 #define EHD_DSP_MVE 0
 #endif
+
+/* The caller's scratch holds `bytes`, word-aligned. */
+static inline int ehd_dsp_scratch_ok(const ehd_context *ctx, int32_t bytes)
+{
+    return ctx != 0 && ctx->buf != 0 && ((uintptr_t)ctx->buf & 3u) == 0 && ctx->size >= bytes;
+}
 
 /* Unaligned word access (one LDR/STR on Cortex-M, which allows unaligned words). */
 EHD_DSP_INLINE int32_t ehd_read_s8x4(const int8_t *p)
@@ -237,12 +244,34 @@ EHD_DSP_INLINE int32_t ehd_min_s8x4(int32_t a, int32_t b)
  *   result is far outside int8 and so clamps to the same value.
  * ehd_dsp_requantize_any() takes any shift (the reference arithmetic).
  */
+/* The second half: h (the doubling high product) divided by 2^-shift, offset, saturated. */
+EHD_DSP_INLINE int32_t ehd_dsp_round_right(int32_t h, int32_t shift, int32_t offset2p1)
+{
+    return ehd_ssat8_half(ehd_qadd((h + (h >> 31)) >> (-shift - 1), offset2p1));
+}
+
 EHD_DSP_INLINE int32_t ehd_dsp_requantize_right(int32_t acc, int32_t multiplier, int32_t shift,
                                                 int32_t offset2p1)
 {
     /* >> of a negative int64 is arithmetic on every compiler we target. */
     const int32_t h = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
-    return ehd_ssat8_half(ehd_qadd((h + (h >> 31)) >> (-shift - 1), offset2p1));
+    return ehd_dsp_round_right(h, shift, offset2p1);
+}
+
+/*
+ * SMMULR: (a * b + 2^31) >> 32, the rounded high word. For a = 2 * acc (acc
+ * within +-2^30) it is the doubling high multiply of acc by b, in one
+ * instruction instead of SMLAL and two to take bits [62:31].
+ */
+EHD_DSP_INLINE int32_t ehd_smmulr(int32_t a, int32_t b)
+{
+#if EHD_DSP_ACLE
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+#endif
 }
 
 /* Out of line (ehd_dsp.c): the rare path, kept out of the hot loops. */

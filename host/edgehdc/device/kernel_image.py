@@ -16,6 +16,7 @@ times each case (instructions = ticks under QEMU's fixed icount).
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import os
 import re
 import shutil
@@ -26,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from edgehdc.device.emulator import BACKENDS, ICOUNT_SHIFT, EmulatorError, ticks_to_instructions
-from edgehdc.export.layer_params import c_array as _array, c_dims as _dims, layer_params as _layer_params
-from edgehdc.quant.arith import ConvParams, FullyConnectedParams, PoolParams, lower
+from edgehdc.export.layer_params import c_array as _array, c_dims as _dims, layer_params
+from edgehdc.quant.arith import AddParams, ConvParams, FullyConnectedParams, PoolParams, lower
 from edgehdc.quant.ir import Graph, Op, OpKind
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -55,16 +56,17 @@ CORES = {
 
 _OPS = {"conv2d": "EHD_OP_CONV_2D", "depthwise_conv2d": "EHD_OP_DEPTHWISE_CONV_2D",
         "avg_pool2d": "EHD_OP_AVERAGE_POOL_2D", "max_pool2d": "EHD_OP_MAX_POOL_2D",
-        "fully_connected": "EHD_OP_FULLY_CONNECTED"}
+        "fully_connected": "EHD_OP_FULLY_CONNECTED", "add": "EHD_OP_ADD"}
 _LAYER_OPS = {OpKind.CONV_2D: "conv2d", OpKind.DEPTHWISE_CONV_2D: "depthwise_conv2d",
               OpKind.AVERAGE_POOL_2D: "avg_pool2d", OpKind.MAX_POOL_2D: "max_pool2d",
-              OpKind.FULLY_CONNECTED: "fully_connected"}
+              OpKind.FULLY_CONNECTED: "fully_connected", OpKind.ADD: "add"}
 _LINE = re.compile(r"case (\d+) status (-?\d+) mismatches (\d+) first (-?\d+) ticks (\d+)")
 
 
 @dataclass
 class KernelCase:
-    """One kernel call: `op` on int8 NHWC `x`; `expected` is what the portable kernels return.
+    """One kernel call: `op` on int8 NHWC `x` (and `x2`, ADD's second input); `expected` is what
+    the portable kernels return.
 
     A model's layer (`from_layer`) keeps its graph op: its C parameters are then
     the firmware export's own.
@@ -72,12 +74,13 @@ class KernelCase:
 
     op: str  # a key of _OPS
     x: np.ndarray
-    params: ConvParams | PoolParams | FullyConnectedParams
+    params: ConvParams | PoolParams | FullyConnectedParams | AddParams
     weights: np.ndarray | None = None
     bias: np.ndarray | None = None
     expected: np.ndarray | None = None
     name: str = ""
     layer: tuple[Graph, Op] | None = None
+    x2: np.ndarray | None = None
 
     @classmethod
     def from_layer(cls, graph: Graph, op: Op, tensors: dict, name: str = ""):
@@ -86,11 +89,10 @@ class KernelCase:
             raise ValueError(f"{op.kind.value} cannot run in a kernel image")
         weights, bias = graph.weights_and_bias(op) if op.kind in (
             OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED) else (None, None)
-        x, y = tensors[op.inputs[0]], tensors[op.outputs[0]]
-        shape = graph.tensors[op.inputs[0]].shape
-        x = x.reshape((1,) * (4 - len(shape)) + tuple(shape)) if x.ndim != 4 else x
-        return cls(_LAYER_OPS[op.kind], x, lower(graph, op), weights, bias,
-                   np.ascontiguousarray(y).reshape(-1), name or op.kind.value, (graph, op))
+        x2 = _nhwc(graph, tensors, op.inputs[1]) if op.kind == OpKind.ADD else None
+        return cls(_LAYER_OPS[op.kind], _nhwc(graph, tensors, op.inputs[0]), lower(graph, op), weights, bias,
+                   np.ascontiguousarray(tensors[op.outputs[0]]).reshape(-1), name or op.kind.value,
+                   (graph, op), x2)
 
     @classmethod
     def conv2d(cls, x, weights, bias, p, name=""):
@@ -104,12 +106,26 @@ class KernelCase:
     def pool2d(cls, kind: str, x, p, name=""):
         return cls(f"{kind}_pool2d", x, p, name=name)
 
+    @classmethod
+    def fully_connected(cls, x, weights, bias, p, name=""):
+        """x int8 [N, IN], weights [OUT, IN]."""
+        return cls("fully_connected", x.reshape(x.shape[0], 1, 1, -1), p, weights, bias, name=name)
+
+    @classmethod
+    def add(cls, x, x2, p, name=""):
+        """x, x2 int8 NHWC of the same shape."""
+        return cls("add", x, p, name=name, x2=x2)
+
     def reference(self) -> np.ndarray:
         """The portable kernels' output through the host bindings."""
         import edgehdc_bindings as fw
 
         if self.op in ("conv2d", "depthwise_conv2d"):
             return getattr(fw, f"{self.op}_s8")(self.x, self.weights, self.bias, self.params)
+        if self.op == "fully_connected":
+            return fw.fully_connected_s8(self.x.reshape(self.x.shape[0], -1), self.weights, self.bias, self.params)
+        if self.op == "add":
+            return fw.add_s8(self.x, self.x2, self.params)
         return getattr(fw, f"{self.op}_s8")(self.x, self.params)
 
 
@@ -159,8 +175,14 @@ def case_source(cases: list[KernelCase]) -> str:
                    if isinstance(case.params, (ConvParams, FullyConnectedParams)) else (0, 0))
         out_shape = (case.layer[0].tensors[case.layer[1].outputs[0]].shape if case.layer is not None
                      else y.shape)
+        input2 = ("NULL", "{0, 0, 0, 0}")
+        if case.x2 is not None:
+            x2 = np.ascontiguousarray(case.x2, np.int8)
+            parts.append(_array("int8_t", f"{name}_input2", x2))
+            input2 = (f"{name}_input2", _dims(x2.shape))
         rows.append(f"    {{{_OPS[case.op]}, &{name}_params, {{{offsets[0]}, {offsets[1]}}}, {_dims(x.shape)}, "
-                    f"{name}_input, {_dims(out_shape)}, {name}_output, {name}_expected}},")
+                    f"{name}_input, {_dims(out_shape)}, {name}_output, {name}_expected, {input2[1]}, "
+                    f"{input2[0]}}},")
     parts.append("const ehd_kernel_case ehd_kernel_cases[] = {\n" + "\n".join(rows) + "\n};\n")
     parts.append(f"const uint32_t ehd_kernel_case_count = {len(cases)}u;\n")
     return "\n".join(parts)
@@ -168,8 +190,18 @@ def case_source(cases: list[KernelCase]) -> str:
 
 def _params(case: KernelCase, name: str) -> str:
     if case.layer is not None:
-        return _layer_params(*case.layer, name)
+        return layer_params(*case.layer, name)
     p = case.params
+    if isinstance(p, AddParams):
+        values = ", ".join(f".{f.name} = {int(getattr(p, f.name))}" for f in dataclasses.fields(p))
+        return f"static const ehd_add_params {name}_params = {{{values}}};\n"
+    if isinstance(p, FullyConnectedParams):
+        mult, shift = np.reshape(p.multiplier, -1), np.reshape(p.shift, -1)
+        return _weight_arrays(case, name, mult, shift) + (
+            f"static const ehd_fc_params {name}_params = {{.weights = {name}_weights, .bias = {_bias(case, name)}, "
+            f".multiplier = {name}_multiplier, .shift = {name}_shift, .per_channel = {int(mult.size > 1)}, "
+            f".filter = {_dims((case.weights.shape[0], 1, 1, case.weights.shape[1]))}, "
+            f".act_min = {p.act_min}, .act_max = {p.act_max}}};\n")
     if isinstance(p, PoolParams):
         return (f"static const ehd_pool_params {name}_params = {{.filter_h = {p.filter_h}, .filter_w = {p.filter_w}, "
                 f".stride_h = {p.stride_h}, .stride_w = {p.stride_w}, .pad_h = {p.pad_h}, .pad_w = {p.pad_w}, "
@@ -177,17 +209,31 @@ def _params(case: KernelCase, name: str) -> str:
     out_c = case.weights.shape[3] if case.op == "depthwise_conv2d" else case.weights.shape[0]
     mult = np.broadcast_to(np.asarray(p.multiplier, np.int64), (out_c,))
     shift = np.broadcast_to(np.asarray(p.shift, np.int64), (out_c,))
-    bias = "NULL" if case.bias is None else f"{name}_bias"
-    return "".join([
-        _array("int8_t", f"{name}_weights", case.weights),
-        "" if case.bias is None else _array("int32_t", f"{name}_bias", case.bias),
-        _array("int32_t", f"{name}_multiplier", mult), _array("int32_t", f"{name}_shift", shift),
-        f"static const ehd_conv_params {name}_params = {{.weights = {name}_weights, .bias = {bias}, "
+    return _weight_arrays(case, name, mult, shift) + (
+        f"static const ehd_conv_params {name}_params = {{.weights = {name}_weights, .bias = {_bias(case, name)}, "
         f".multiplier = {name}_multiplier, .shift = {name}_shift, .filter = {_dims(case.weights.shape)}, "
         f".stride_h = {p.stride_h}, .stride_w = {p.stride_w}, .pad_h = {p.pad_h}, .pad_w = {p.pad_w}, "
         f".dilation_h = {p.dilation_h}, .dilation_w = {p.dilation_w}, "
-        f".depth_multiplier = {p.depth_multiplier}, .act_min = {p.act_min}, .act_max = {p.act_max}}};\n",
+        f".depth_multiplier = {p.depth_multiplier}, .act_min = {p.act_min}, .act_max = {p.act_max}}};\n")
+
+
+def _bias(case: KernelCase, name: str) -> str:
+    return "NULL" if case.bias is None else f"{name}_bias"
+
+
+def _weight_arrays(case: KernelCase, name: str, multiplier, shift) -> str:
+    """The constant arrays a conv or FULLY_CONNECTED params struct points to."""
+    return "".join([
+        _array("int8_t", f"{name}_weights", case.weights),
+        "" if case.bias is None else _array("int32_t", f"{name}_bias", case.bias),
+        _array("int32_t", f"{name}_multiplier", multiplier), _array("int32_t", f"{name}_shift", shift),
     ])
+
+
+def _nhwc(graph: Graph, tensors: dict, index: int) -> np.ndarray:
+    """Tensor `index` of the interpreter's run (keep_all=True) as int8 NHWC."""
+    x, shape = tensors[index], graph.tensors[index].shape
+    return x.reshape((1,) * (4 - len(shape)) + tuple(shape)) if x.ndim != 4 else x
 
 
 def build_image(cases: list[KernelCase], out_dir: str | os.PathLike, *, core: str = "cortex-m4",

@@ -28,12 +28,6 @@
 /* Words of a block for columns of k values. */
 static inline int32_t ehd_dsp_block_words(int32_t k) { return 2 * EHD_DSP_BLOCK_COLUMNS * ((k + 3) / 4); }
 
-/* The caller's scratch holds `bytes`, word-aligned. */
-static inline int ehd_dsp_scratch_ok(const ehd_context *ctx, int32_t bytes)
-{
-    return ctx != 0 && ctx->buf != 0 && ((uintptr_t)ctx->buf & 3u) == 0 && ctx->size >= bytes;
-}
-
 /* out_c x k int8 weights with their per-channel bias and requantization. */
 typedef struct {
     const int8_t *weights; /* [out_c][k] */

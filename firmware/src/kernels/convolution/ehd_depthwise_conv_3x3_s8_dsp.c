@@ -2,11 +2,16 @@
  * DEPTHWISE_CONV_2D, 3x3 filter, dilation 1, depth multiplier 1, any stride
  * and padding. Four channels at a time over every output pixel: their nine
  * taps of weights are widened into int16 pairs once, and the input offset is
- * folded into the bias (bias + offset * sum of the weights), so a pixel whose
- * window lies inside the input costs per tap one load, two SXTB16 and four
- * SMLAxy. A border pixel's window is first copied with the zero point in the
- * taps outside the input (they then add nothing); the last C % 4 channels go
- * one by one (ehd_depthwise_dsp.h). MVE: every pixel as the generic kernel's, four int32
+ * folded into the bias (bias + offset * sum of the weights), so a pixel costs
+ * per tap one input load, the tap's two weight words, two SXTB16 and four
+ * SMLAxy. Taps outside the input hold the zero point: they then add nothing
+ * and the folded bias applies unchanged. With the scratch that
+ * get_buffer_size() asks for, the four channels of the input are first copied
+ * into a padded plane (one word per pixel, the zero point around it), so every
+ * window lies inside and small feature maps, mostly border, cost no more per
+ * pixel than large ones; without it (the scratch is optional) a border
+ * pixel's window is copied on its own. The last C % 4 channels go one by one
+ * (ehd_depthwise_dsp.h). MVE: every pixel as the generic kernel's, four int32
  * lanes per step.
  */
 #include "ehd/ehd_kernels.h"
@@ -15,104 +20,229 @@
 #include "ehd_depthwise_dsp.h"
 
 #if !EHD_DSP_MVE
-/* One tap: input word x (four channels) against widened weights lo (channels 0, 2), hi (1, 3). */
-#define TAP(x, lo, hi)                                                     \
-    do {                                                                   \
-        const int32_t x02_ = ehd_sxtb16(x), x13_ = ehd_sxtb16_ror8(x);     \
-        a.a0 = ehd_smlabb(x02_, lo, a.a0);                                 \
-        a.a2 = ehd_smlatt(x02_, lo, a.a2);                                 \
-        a.a1 = ehd_smlabb(x13_, hi, a.a1);                                 \
-        a.a3 = ehd_smlatt(x13_, hi, a.a3);                                 \
-    } while (0)
-
-/* Four channels' nine taps, widened, and their bias with the input offset folded in. */
+/* Four channels' nine taps, widened, with their bias (input offset folded in) and requantization. */
 typedef struct {
-    int32_t lo[9], hi[9]; /* tap t: channels (c, c+2) and (c+1, c+3) as int16 pairs */
+    int32_t w[9][2];      /* tap t: channels (c, c+2) and (c+1, c+3) as int16 pairs, one LDRD */
     ehd_dsp_acc4 folded;  /* bias + input_offset * sum of the nine weights, wrapping like int32 */
+    int32_t multiplier[4], shift[4];
     int32_t pad;          /* the input zero point in four lanes: a tap outside the input */
 } group_weights;
 
 static void widen_group(const ehd_conv_params *conv, int32_t input_offset, int32_t ch, int32_t c,
                         group_weights *g)
 {
-    int32_t sum02 = 0, sum13 = 0, t;
+    int32_t sum02 = 0, sum13 = 0, t, i;
     g->pad = ehd_dup_s8x4(-input_offset);
     for (t = 0; t < 9; t++) {
         const int32_t w = ehd_read_s8x4(conv->weights + t * ch + c);
-        g->lo[t] = ehd_sxtb16(w);
-        g->hi[t] = ehd_sxtb16_ror8(w);
-        sum02 = ehd_sadd16(sum02, g->lo[t]); /* nine int8 values cannot leave an int16 lane */
-        sum13 = ehd_sadd16(sum13, g->hi[t]);
+        g->w[t][0] = ehd_sxtb16(w);
+        g->w[t][1] = ehd_sxtb16_ror8(w);
+        sum02 = ehd_sadd16(sum02, g->w[t][0]); /* nine int8 values cannot leave an int16 lane */
+        sum13 = ehd_sadd16(sum13, g->w[t][1]);
     }
     const int32_t sums[4] = {(int16_t)sum02, (int16_t)sum13, sum02 >> 16, sum13 >> 16};
-    int32_t bias[4] = {0, 0, 0, 0}, i;
-    for (i = 0; i < 4 && conv->bias != 0; i++) {
-        bias[i] = conv->bias[c + i];
+    int32_t folded[4];
+    for (i = 0; i < 4; i++) {
+        const int32_t bias = conv->bias != 0 ? conv->bias[c + i] : 0;
+        folded[i] = (int32_t)((uint32_t)bias + (uint32_t)input_offset * (uint32_t)sums[i]);
+        g->multiplier[i] = conv->multiplier[c + i];
+        g->shift[i] = conv->shift[c + i];
     }
-    g->folded.a0 = (int32_t)((uint32_t)bias[0] + (uint32_t)(input_offset * sums[0]));
-    g->folded.a1 = (int32_t)((uint32_t)bias[1] + (uint32_t)(input_offset * sums[1]));
-    g->folded.a2 = (int32_t)((uint32_t)bias[2] + (uint32_t)(input_offset * sums[2]));
-    g->folded.a3 = (int32_t)((uint32_t)bias[3] + (uint32_t)(input_offset * sums[3]));
+    g->folded.a0 = folded[0], g->folded.a1 = folded[1], g->folded.a2 = folded[2], g->folded.a3 = folded[3];
 }
 
+/* lo, hi = tap t's two weight words: one LDRD on Cortex-M (GCC would emit two LDR). */
+#if EHD_DSP_ACLE
+#define TAP_WEIGHTS(g, t, lo, hi) \
+    __asm__("ldrd %0, %1, [%2, #8 * " #t "]" : "=r"(lo), "=r"(hi) : "r"((g)->w), "m"((g)->w[t]))
+#else
+#define TAP_WEIGHTS(g, t, lo, hi) ((lo) = (g)->w[t][0], (hi) = (g)->w[t][1])
+#endif
+
+/* One tap: input word x (four channels) against widened weights lo (channels 0, 2), hi (1, 3). */
+EHD_DSP_INLINE void tap(ehd_dsp_acc4 *a, int32_t x, int32_t lo, int32_t hi)
+{
+    const int32_t x02 = ehd_sxtb16(x), x13 = ehd_sxtb16_ror8(x);
+    a->a0 = ehd_smlabb(x02, lo, a->a0);
+    a->a2 = ehd_smlatt(x02, lo, a->a2);
+    a->a1 = ehd_smlabb(x13, hi, a->a1);
+    a->a3 = ehd_smlatt(x13, hi, a->a3);
+}
+
+#define TAP(t, x)                            \
+    do {                                     \
+        int32_t lo_, hi_;                    \
+        TAP_WEIGHTS(g, t, lo_, hi_);         \
+        tap(&a, ehd_read_s8x4(x), lo_, hi_); \
+    } while (0)
+
 /*
- * Channels [c, c + 4) of a window inside the input, top-left tap at x (channel
- * c), requantized into a clamped s8x4; x walks the window.
+ * The four channels of one output pixel whose window starts at x (tap (0, 0),
+ * channel c; taps `step` bytes apart in a row, rows `row` bytes apart),
+ * requantized into a clamped s8x4.
  */
-static int32_t interior(const group_weights *g, const int8_t *x, int32_t ch, int32_t row,
-                        const ehd_conv_params *conv, const ehd_offsets *offsets, int32_t c)
+EHD_DSP_INLINE int32_t pixel(const group_weights *g, const int8_t *x, int32_t step, int32_t row,
+                             int32_t output_offset, int32_t act_min, int32_t act_max)
 {
     ehd_dsp_acc4 a = g->folded;
-    const int32_t next_row = row - 2 * ch;
-    TAP(ehd_read_s8x4(x), g->lo[0], g->hi[0]);
-    x += ch;
-    TAP(ehd_read_s8x4(x), g->lo[1], g->hi[1]);
-    x += ch;
-    TAP(ehd_read_s8x4(x), g->lo[2], g->hi[2]);
-    x += next_row;
-    TAP(ehd_read_s8x4(x), g->lo[3], g->hi[3]);
-    x += ch;
-    TAP(ehd_read_s8x4(x), g->lo[4], g->hi[4]);
-    x += ch;
-    TAP(ehd_read_s8x4(x), g->lo[5], g->hi[5]);
-    x += next_row;
-    TAP(ehd_read_s8x4(x), g->lo[6], g->hi[6]);
-    x += ch;
-    TAP(ehd_read_s8x4(x), g->lo[7], g->hi[7]);
-    x += ch;
-    TAP(ehd_read_s8x4(x), g->lo[8], g->hi[8]);
-    return ehd_dsp_depthwise_requantize(conv, offsets, c, a);
+    const int8_t *x1 = x + row, *x2 = x1 + row; /* unrolled: a loop costs 5 instructions a row */
+    TAP(0, x);
+    TAP(1, x + step);
+    TAP(2, x + 2 * step);
+    TAP(3, x1);
+    TAP(4, x1 + step);
+    TAP(5, x1 + 2 * step);
+    TAP(6, x2);
+    TAP(7, x2 + step);
+    TAP(8, x2 + 2 * step);
+    int32_t acc[4] = {a.a0, a.a1, a.a2, a.a3};
+    ehd_dsp_requantize4(acc, g->multiplier, g->shift, output_offset);
+    return ehd_dsp_pack_clamp(acc, act_min, act_max);
 }
 
 /*
- * A border pixel's window, four channels from c, as a 3x3 block of words: a
- * tap outside the input holds the zero point, which adds nothing, so the
- * folded bias and interior() apply unchanged (block row stride 12 bytes).
+ * A border pixel: its window, four channels from c, copied into a 3x3 block of
+ * words with the zero point in the taps outside the input (they then add
+ * nothing, so the folded bias applies unchanged). Out of line: it is rare.
  */
-EHD_DSP_INLINE void border_window(const int8_t *in_batch, const ehd_dims *in, int32_t y0, int32_t x0,
-                                  int32_t c, int32_t pad, int32_t window[9])
+static int32_t border_pixel(const group_weights *g, const int8_t *in_batch, const ehd_dims *in, int32_t y0,
+                            int32_t x0, int32_t c, const ehd_conv_params *conv, int32_t output_offset)
 {
     const int32_t row = in->w * in->c;
-    int64_t at = (int64_t)y0 * row + (int64_t)x0 * in->c + c; /* tap (0, 0), maybe outside the input */
-    const int inside0 = x0 >= 0 && x0 < in->w, inside1 = x0 + 1 >= 0 && x0 + 1 < in->w;
-    const int inside2 = x0 + 2 >= 0 && x0 + 2 < in->w; /* which of the window's columns lie inside */
-    int32_t ky;
+    const int inside[3] = {x0 >= 0 && x0 < in->w, x0 + 1 >= 0 && x0 + 1 < in->w, x0 + 2 >= 0 && x0 + 2 < in->w};
+    const int8_t *at = in_batch + (int64_t)y0 * row + (int64_t)x0 * in->c + c; /* maybe outside */
+    int32_t window[9], ky, kx;
     for (ky = 0; ky < 3; ky++, at += row) {
-        const int32_t y = y0 + ky;
-        if (y < 0 || y >= in->h) {
-            window[3 * ky] = window[3 * ky + 1] = window[3 * ky + 2] = pad;
-            continue;
+        const int row_inside = y0 + ky >= 0 && y0 + ky < in->h;
+        for (kx = 0; kx < 3; kx++) {
+            window[3 * ky + kx] = row_inside && inside[kx] ? ehd_read_s8x4(at + kx * in->c) : g->pad;
         }
-        window[3 * ky] = inside0 ? ehd_read_s8x4(in_batch + at) : pad;
-        window[3 * ky + 1] = inside1 ? ehd_read_s8x4(in_batch + at + in->c) : pad;
-        window[3 * ky + 2] = inside2 ? ehd_read_s8x4(in_batch + at + 2 * in->c) : pad;
+    }
+    return pixel(g, (const int8_t *)window, 4, 12, output_offset, conv->act_min, conv->act_max);
+}
+
+/*
+ * `count` output pixels of a row whose windows lie inside the input (or the
+ * plane): the first window at x, the next `step` bytes on; taps `tap_step`
+ * bytes apart, rows `row` bytes apart; outputs to o, o + ch ...
+ */
+static void row_pixels(const group_weights *g, const int8_t *x, int32_t step, int32_t tap_step, int32_t row,
+                       int8_t *o, int32_t ch, int32_t count, const ehd_conv_params *conv, int32_t output_offset)
+{
+    const int32_t act_min = conv->act_min, act_max = conv->act_max;
+    for (; count > 0; count--, x += step, o += ch) {
+        ehd_write_s8x4(o, pixel(g, x, tap_step, row, output_offset, act_min, act_max));
+    }
+}
+
+/* Along one dimension, the outputs [*lo, *hi) whose three taps lie inside the input. */
+static void inside_range(int32_t pad, int32_t stride, int32_t in, int32_t out, int32_t *lo, int32_t *hi)
+{
+    const int32_t first = EHD_MIN((pad + stride - 1) / stride, out);
+    const int32_t end = in + pad >= 3 ? (in + pad - 3) / stride + 1 : 0;
+    *lo = first;
+    *hi = EHD_MAX(first, EHD_MIN(end, out));
+}
+
+/* The padded plane's size: every output pixel's window, in words (four channels each). */
+static void plane_size(const ehd_conv_params *conv, const ehd_dims *out, int32_t *h, int32_t *w)
+{
+    *h = (out->h - 1) * conv->stride_h + 3;
+    *w = (out->w - 1) * conv->stride_w + 3;
+}
+
+/*
+ * Channels [c, c + 4) of one batch, padded: plane word (r, j) holds input
+ * pixel (r - pad_h, j - pad_w), or the zero point outside the input.
+ */
+static void pad_plane(const ehd_conv_params *conv, const ehd_dims *in, const int8_t *in_batch, int32_t c,
+                      int32_t pad, int32_t plane_h, int32_t plane_w, int32_t *plane)
+{
+    const int32_t ch = in->c;
+    const int32_t lo = EHD_MIN(conv->pad_w, plane_w), hi = EHD_MIN(conv->pad_w + in->w, plane_w);
+    int32_t r, j;
+    for (r = 0; r < plane_h; r++, plane += plane_w) {
+        const int32_t y = r - conv->pad_h;
+        for (j = 0; j < plane_w; j++) {
+            plane[j] = pad;
+        }
+        if (y >= 0 && y < in->h) {
+            const int8_t *src = in_batch + ((int64_t)y * in->w + lo - conv->pad_w) * ch + c;
+            for (j = lo; j < hi; j++, src += ch) {
+                plane[j] = ehd_read_s8x4(src);
+            }
+        }
+    }
+}
+
+/*
+ * Padding the plane (a few instructions a word) costs less than padding the
+ * border windows one by one (about 250 instructions each more than an inside
+ * pixel): true for small feature maps, where most pixels are border pixels.
+ */
+static int plane_pays(const ehd_conv_params *conv, const ehd_dims *in, const ehd_dims *out)
+{
+    int32_t plane_h, plane_w, y0, y1, x0, x1;
+    plane_size(conv, out, &plane_h, &plane_w);
+    inside_range(conv->pad_h, conv->stride_h, in->h, out->h, &y0, &y1);
+    inside_range(conv->pad_w, conv->stride_w, in->w, out->w, &x0, &x1);
+    const int64_t border = (int64_t)out->h * out->w - (int64_t)(y1 - y0) * (x1 - x0);
+    return (int64_t)plane_h * plane_w < 50 * border;
+}
+
+/* Channels [c, c + 4) of every output pixel, from the padded plane: every window lies inside it. */
+static void plane_pixels(const group_weights *g, const ehd_conv_params *conv, int32_t output_offset,
+                         const int32_t *plane, int32_t plane_w, const ehd_dims *out, int8_t *out_batch, int32_t ch)
+{
+    int32_t oy;
+    for (oy = 0; oy < out->h; oy++) {
+        row_pixels(g, (const int8_t *)(plane + oy * conv->stride_h * plane_w), 4 * conv->stride_w, 4, 4 * plane_w,
+                   out_batch + (int64_t)oy * out->w * ch, ch, out->w, conv, output_offset);
+    }
+}
+
+/* Channels [c, c + 4) of every output pixel of one batch, a border window padded pixel by pixel. */
+static void group_pixels(const group_weights *g, const ehd_conv_params *conv, int32_t output_offset,
+                         const ehd_dims *in, const int8_t *in_batch, const ehd_dims *out, int8_t *out_batch,
+                         int32_t c)
+{
+    const int32_t ch = in->c, row = in->w * ch, step = conv->stride_w * ch;
+    int32_t lo, hi, oy, ox;
+    inside_range(conv->pad_w, conv->stride_w, in->w, out->w, &lo, &hi);
+    for (oy = 0; oy < out->h; oy++) {
+        const int32_t y0 = oy * conv->stride_h - conv->pad_h;
+        int8_t *o = out_batch + (int64_t)oy * out->w * ch + c;
+        const int rows_inside = y0 >= 0 && y0 + 3 <= in->h;
+        const int32_t l = rows_inside ? lo : out->w, h = rows_inside ? hi : out->w;
+        for (ox = 0; ox < l; ox++) {
+            ehd_write_s8x4(o + ox * ch,
+                           border_pixel(g, in_batch, in, y0, ox * conv->stride_w - conv->pad_w, c, conv, output_offset));
+        }
+        if (h > l) { /* windows inside the input */
+            row_pixels(g, in_batch + (int64_t)y0 * row + (int64_t)(l * conv->stride_w - conv->pad_w) * ch + c,
+                       step, ch, row, o + l * ch, ch, h - l, conv, output_offset);
+        }
+        for (ox = h; ox < out->w; ox++) {
+            ehd_write_s8x4(o + ox * ch,
+                           border_pixel(g, in_batch, in, y0, ox * conv->stride_w - conv->pad_w, c, conv, output_offset));
+        }
     }
 }
 #endif /* !EHD_DSP_MVE */
 
-ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_offsets *offsets,
-                                         const ehd_dims *input_dims, const int8_t *input,
-                                         const ehd_dims *output_dims, int8_t *output)
+int32_t ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *output_dims)
+{
+    if (conv == 0 || output_dims == 0 || output_dims->h <= 0 || output_dims->w <= 0) {
+        return 0;
+    }
+    const int64_t bytes = 4 * ((int64_t)(output_dims->h - 1) * conv->stride_h + 3) *
+                          ((int64_t)(output_dims->w - 1) * conv->stride_w + 3);
+    return bytes > INT32_MAX ? INT32_MAX : (int32_t)bytes;
+}
+
+ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_context *ctx, const ehd_conv_params *conv,
+                                         const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                         const int8_t *input, const ehd_dims *output_dims, int8_t *output)
 {
     const ehd_status status =
         ehd_depthwise_check_args(conv, offsets, input_dims, input, output_dims, output);
@@ -137,35 +267,37 @@ ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_conv_params *conv, const ehd_
             }
         }
     }
-    (void)c, (void)row;
+    (void)c, (void)row, (void)ctx;
     return EHD_OK;
 #else
-    group_weights g = {{0}, {0}, {0, 0, 0, 0}, 0};
+    group_weights g;
+    int32_t plane_h, plane_w;
+    plane_size(conv, output_dims, &plane_h, &plane_w);
+    const int with_plane = plane_pays(conv, input_dims, output_dims) &&
+                           ehd_dsp_scratch_ok(ctx, ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(conv, output_dims));
 
-    for (c = 0; c < ch; c += 4) {
-        const int whole = c + 4 <= ch; /* else the last C % 4 channels */
-        if (whole) {
-            widen_group(conv, offsets->input_offset, ch, c, &g);
+    for (c = 0; c + 4 <= ch; c += 4) {
+        widen_group(conv, offsets->input_offset, ch, c, &g);
+        for (b = 0; b < output_dims->n; b++) {
+            const int8_t *in_batch = input + b * in_batch_size;
+            int8_t *out_batch = output + (int64_t)b * output_dims->h * output_dims->w * ch + c;
+            if (with_plane) {
+                pad_plane(conv, input_dims, in_batch, c, g.pad, plane_h, plane_w, (int32_t *)ctx->buf);
+                plane_pixels(&g, conv, offsets->output_offset, (const int32_t *)ctx->buf, plane_w, output_dims,
+                             out_batch, ch);
+            } else {
+                group_pixels(&g, conv, offsets->output_offset, input_dims, in_batch, output_dims, out_batch - c, c);
+            }
         }
+    }
+    if (c < ch) { /* the last C % 4 channels, pixel by pixel on the clipped window */
         for (b = 0; b < output_dims->n; b++) {
             const int8_t *in_batch = input + b * in_batch_size;
             int8_t *out = output + (int64_t)b * output_dims->h * output_dims->w * ch;
             for (oy = 0; oy < output_dims->h; oy++) {
-                const int32_t y0 = oy * conv->stride_h - conv->pad_h;
-                const int rows_inside = y0 >= 0 && y0 + 3 <= input_dims->h;
                 for (ox = 0; ox < output_dims->w; ox++, out += ch) {
-                    const int32_t x0 = ox * conv->stride_w - conv->pad_w;
-                    if (whole && rows_inside && x0 >= 0 && x0 + 3 <= input_dims->w) {
-                        const int8_t *x = in_batch + (int64_t)y0 * row + (int64_t)x0 * ch + c;
-                        ehd_write_s8x4(out + c, interior(&g, x, ch, row, conv, offsets, c));
-                    } else if (whole) {
-                        int32_t window[9];
-                        border_window(in_batch, input_dims, y0, x0, c, g.pad, window);
-                        ehd_write_s8x4(out + c, interior(&g, (const int8_t *)window, 4, 12, conv, offsets, c));
-                    } else {
-                        const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
-                        ehd_dsp_depthwise_window_sum(&win, c, ch, conv, offsets, out);
-                    }
+                    const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
+                    ehd_dsp_depthwise_window_sum(&win, c, ch, conv, offsets, out);
                 }
             }
         }

@@ -64,7 +64,10 @@ ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_conv_params *conv, const ehd_
 #if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
     if (conv != 0 && conv->depth_multiplier == 1) {
         if (conv->filter.h == 3 && conv->filter.w == 3 && conv->dilation_h == 1 && conv->dilation_w == 1) {
-            return ehd_depthwise_conv_3x3_s8_dsp(conv, offsets, input_dims, input, output_dims, output);
+            /* Its scratch is optional: a plane that does not fit leaves the border pixels slower. */
+            const ehd_context ctx =
+                ehd_kernel_scratch(ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(conv, output_dims));
+            return ehd_depthwise_conv_3x3_s8_dsp(&ctx, conv, offsets, input_dims, input, output_dims, output);
         }
         return ehd_depthwise_conv_s8_dsp(conv, offsets, input_dims, input, output_dims, output);
     }
