@@ -105,7 +105,13 @@ def depthwise_conv2d_s8(x, weights, bias, p, *, lib=None) -> np.ndarray:
 def fully_connected_s8(x, weights, bias, p, *, lib=None) -> np.ndarray:
     """FULLY_CONNECTED: x int8 [N,IN], weights int8 [OUT,IN], bias int32 [OUT] or None,
     p `FullyConnectedParams` (per-tensor or per-channel multiplier/shift) -> int8 [N,OUT]."""
-    lib = _lib(lib)
+    out, args, _alive = fc_call_args(x, weights, bias, p)
+    check("ehd_fully_connected_wrapper_s8", _lib(lib).ehd_fully_connected_wrapper_s8(*args))
+    return out
+
+
+def fc_call_args(x, weights, bias, p) -> tuple[np.ndarray, tuple, list]:
+    """(output array, C arguments of a FULLY_CONNECTED call, objects to keep alive during the call)."""
     x = _array(x, np.int8, 2, "input")
     weights = _array(weights, np.int8, 2, "weights")
     if weights.shape[1] != x.shape[1]:
@@ -121,11 +127,9 @@ def fully_connected_s8(x, weights, bias, p, *, lib=None) -> np.ndarray:
                       ptr(shift, C.c_int32), int(per_channel), Dims(out_n, 1, 1, weights.shape[1]),
                       int(p.act_min), int(p.act_max))
     offsets = Offsets(int(p.input_offset), int(p.output_offset))
-    status = lib.ehd_fully_connected_wrapper_s8(
-        C.byref(params), C.byref(offsets), C.byref(Dims.of(x.shape)), ptr(x, C.c_int8),
-        C.byref(Dims.of(out.shape)), ptr(out, C.c_int8))
-    check("ehd_fully_connected_wrapper_s8", status)
-    return out
+    args = (C.byref(params), C.byref(offsets), C.byref(Dims.of(x.shape)), ptr(x, C.c_int8),
+            C.byref(Dims.of(out.shape)), ptr(out, C.c_int8))
+    return out, args, [x, weights, bias, mult, shift, params, offsets]
 
 
 def pool_call_args(x, p) -> tuple[np.ndarray, tuple, list]:
@@ -174,6 +178,13 @@ def _unary(fn_name: str, params, x: np.ndarray, out: np.ndarray, in_type, out_ty
 
 def add_s8(a, b, p, *, lib=None) -> np.ndarray:
     """ADD: int8 a + int8 b (rank <= 4, broadcast NumPy-style), p `AddParams` -> int8."""
+    out, args, _alive = add_call_args(a, b, p)
+    check("ehd_add_wrapper_s8", _lib(lib).ehd_add_wrapper_s8(*args))
+    return out
+
+
+def add_call_args(a, b, p) -> tuple[np.ndarray, tuple, list]:
+    """(output array, C arguments of an ADD call, objects to keep alive during the call)."""
     a, b = _any_int8(a, "input a", 0), _any_int8(b, "input b", 0)
     try:
         shape = np.broadcast_shapes(a.shape, b.shape)
@@ -181,12 +192,10 @@ def add_s8(a, b, p, *, lib=None) -> np.ndarray:
         raise ValueError(f"add_s8: shapes {a.shape} and {b.shape} do not broadcast") from None
     out = np.empty(shape, np.int8)
     params = AddParams(*(int(getattr(p, name)) for name, _ in AddParams._fields_))
-    status = _lib(lib).ehd_add_wrapper_s8(
-        C.byref(params), C.byref(Dims.extended(a.shape)), ptr(a, C.c_int8),
-        C.byref(Dims.extended(b.shape)), ptr(b, C.c_int8), C.byref(Dims.extended(shape)),
-        ptr(out, C.c_int8))
-    check("ehd_add_wrapper_s8", status)
-    return out
+    args = (C.byref(params), C.byref(Dims.extended(a.shape)), ptr(a, C.c_int8),
+            C.byref(Dims.extended(b.shape)), ptr(b, C.c_int8), C.byref(Dims.extended(shape)),
+            ptr(out, C.c_int8))
+    return out, args, [a, b, params]
 
 
 def relu_s8(x, p, *, lib=None) -> np.ndarray:

@@ -2,53 +2,13 @@
 #include "ehd/ehd_kernels.h"
 #include "ehd/ehd_support.h"
 
-#include "../ehd_kernel_checks.h"
-
-/* Each dimension of an input is the output's or 1 (broadcast), and the output's is one of them. */
-static int broadcasts(int32_t a, int32_t b, int32_t out)
-{
-    return (a == out || a == 1) && (b == out || b == 1) && (a == out || b == out);
-}
-
-static ehd_status check_args(const ehd_add_params *add, const ehd_dims *a_dims, const int8_t *a,
-                             const ehd_dims *b_dims, const int8_t *b, const ehd_dims *out,
-                             const int8_t *output)
-{
-    if (add == 0 || a == 0 || b == 0 || output == 0 || !ehd_dims_valid(a_dims) ||
-        !ehd_dims_valid(b_dims) || !ehd_dims_valid(out) || !ehd_act_valid(add->act_min, add->act_max) ||
-        add->left_shift < 0 || add->left_shift > 20 ||
-        !ehd_multiplier_valid(add->input1_multiplier, add->input1_shift) || add->input1_shift > 0 ||
-        !ehd_multiplier_valid(add->input2_multiplier, add->input2_shift) || add->input2_shift > 0 ||
-        !ehd_multiplier_valid(add->output_multiplier, add->output_shift) || add->output_shift > 0) {
-        return EHD_ERR_ARG;
-    }
-    if (!broadcasts(a_dims->n, b_dims->n, out->n) || !broadcasts(a_dims->h, b_dims->h, out->h) ||
-        !broadcasts(a_dims->w, b_dims->w, out->w) || !broadcasts(a_dims->c, b_dims->c, out->c)) {
-        return EHD_ERR_SHAPE;
-    }
-    /* In place: the output may be an input of its full shape, read at i before i is written. */
-    const uint32_t out_bytes = (uint32_t)ehd_dims_count(out);
-    if (!ehd_alias_ok(a, (uint32_t)ehd_dims_count(a_dims), output, out_bytes) ||
-        !ehd_alias_ok(b, (uint32_t)ehd_dims_count(b_dims), output, out_bytes)) {
-        return EHD_ERR_ARG;
-    }
-    return EHD_OK;
-}
-
-/* One input scaled to the common scale: ((x + offset) << left_shift) * multiplier * 2^shift. */
-static inline int32_t scale_input(int8_t x, int32_t offset, int32_t left_shift, int32_t multiplier,
-                                  int32_t shift)
-{
-    /* Modulo 2^32 like TFLM's int32 arithmetic. */
-    const uint32_t shifted = ((uint32_t)(int32_t)x + (uint32_t)offset) << left_shift;
-    return ehd_requantize((int32_t)shifted, multiplier, shift);
-}
+#include "ehd_add_support.h"
 
 static inline int8_t add_one(const ehd_add_params *p, int8_t a, int8_t b)
 {
-    const int32_t sum =
-        ehd_wrap_add(scale_input(a, p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift),
-                     scale_input(b, p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift));
+    const int32_t sum = ehd_wrap_add(
+        ehd_add_scale_input(a, p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift),
+        ehd_add_scale_input(b, p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift));
     return ehd_requantize_s8(sum, p->output_multiplier, p->output_shift, p->output_offset, p->act_min,
                              p->act_max);
 }
@@ -67,7 +27,7 @@ ehd_status ehd_add_s8(const ehd_add_params *add, const ehd_dims *input1_dims, co
                       int8_t *output)
 {
     const ehd_status status =
-        check_args(add, input1_dims, input1, input2_dims, input2, output_dims, output);
+        ehd_add_check_args(add, input1_dims, input1, input2_dims, input2, output_dims, output);
     if (status != EHD_OK) {
         return status;
     }
@@ -96,6 +56,7 @@ ehd_status ehd_add_s8(const ehd_add_params *add, const ehd_dims *input1_dims, co
     return EHD_OK;
 }
 
+#if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
 ehd_status ehd_add_wrapper_s8(const ehd_add_params *add, const ehd_dims *input1_dims,
                               const int8_t *input1, const ehd_dims *input2_dims, const int8_t *input2,
                               const ehd_dims *output_dims, int8_t *output)
@@ -103,3 +64,4 @@ ehd_status ehd_add_wrapper_s8(const ehd_add_params *add, const ehd_dims *input1_
     /* Backend dispatch point. */
     return ehd_add_s8(add, input1_dims, input1, input2_dims, input2, output_dims, output);
 }
+#endif
