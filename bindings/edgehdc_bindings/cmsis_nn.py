@@ -43,6 +43,7 @@ _SIZES = {
     "ehd_depthwise_conv_s8_cmsis_nn_get_buffer_size": (_P(ConvParams), _P(Dims), _P(Dims)),
     "ehd_fully_connected_s8_cmsis_nn_get_buffer_size": (_P(FcParams),),
     "ehd_avgpool_s8_cmsis_nn_get_buffer_size": (_P(Dims), _P(Dims)),
+    "ehd_convolve_wrapper_s8_get_buffer_size": (_P(ConvParams), _P(Dims)),
 }
 
 
