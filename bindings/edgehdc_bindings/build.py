@@ -7,8 +7,10 @@ flags, every source and every header that can be included, so an edit
 rebuilds and an unchanged tree loads the cached library.
 
 `backend` picks the kernel backend the wrappers dispatch to
-(EHD_KERNEL_BACKEND). Every backend's kernels are compiled either way; on the
-host the dsp kernels use the plain-C forms of their intrinsics.
+(EHD_KERNEL_BACKEND). The portable and dsp kernels are compiled either way; on
+the host the dsp kernels use the plain-C forms of their intrinsics. `cmsis_nn`
+adds Arm's CMSIS-NN (edgehdc.cmsis_nn: its generic C paths on the host) and
+the adapters in firmware/src/kernels/cmsis_nn.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+from edgehdc.cmsis_nn import cmsis_nn_include, cmsis_nn_sources
 from edgehdc.device.emulator import BACKENDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +63,9 @@ def build_library(extra_sources: Iterable[str | os.PathLike] = (),
     if extra:
         includes += [p.parent for p in extra if p.parent not in includes]
     sources = firmware_sources() + extra
+    if backend == "cmsis_nn":
+        includes.append(cmsis_nn_include())
+        sources += cmsis_nn_sources()
     if any((d / GENERATED_HEADER).is_file() for d in includes):
         sources.append(HOST_MODEL_SOURCE)
         includes.append(BINDINGS)

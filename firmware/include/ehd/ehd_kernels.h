@@ -10,19 +10,17 @@
  * Each op has one dispatch point, `ehd_<op>_wrapper_s8`, that picks the
  * backend's kernel; every backend gives the same int8 outputs. The backend is
  * chosen at build time by EHD_KERNEL_BACKEND: `portable` (plain C99, the
- * reference) or `dsp` (ACLE intrinsics on Cortex-M4/M7, MVE on the M55; the
- * *_dsp variants below, also built for the host with plain-C intrinsics).
+ * reference), `dsp` (ACLE intrinsics on Cortex-M4/M7, MVE on the M55; the
+ * *_dsp variants below, also built for the host with plain-C intrinsics) or
+ * `cmsis_nn` (Arm's CMSIS-NN v7.0.0 through the adapters in
+ * src/kernels/cmsis_nn, which also define the wrappers of the ops it covers).
  */
 #ifndef EHD_KERNELS_H
 #define EHD_KERNELS_H
 
 #include "ehd_model.h"
+#include "ehd_protocol.h" /* EHD_BACKEND_*: the backends, numbered as the INFO reply's `backend` byte */
 #include "ehd_types.h"
-
-/* Kernel backends; the numbers are the `backend` byte of the INFO reply. */
-#define EHD_BACKEND_PORTABLE 0
-#define EHD_BACKEND_DSP 1
-#define EHD_BACKEND_CMSIS_NN 2
 
 #ifndef EHD_KERNEL_BACKEND
 #define EHD_KERNEL_BACKEND EHD_BACKEND_PORTABLE

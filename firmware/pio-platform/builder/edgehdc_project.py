@@ -16,7 +16,13 @@ standard `ststm32` platform for the real boards:
   on the include path, its .c files built into the program;
 - the kernel backend: EDGEHDC_BACKEND, else the environment's
   `custom_backend` option, else portable; it becomes EHD_KERNEL_BACKEND (the
-  kernels) and EHD_BACKEND_ID (what INFO reports), both EHD_BACKEND_<NAME>.
+  kernels) and EHD_BACKEND_ID (what INFO reports), both EHD_BACKEND_<NAME>;
+- for the `cmsis_nn` backend, Arm's CMSIS-NN v7.0.0 as a library: EDGEHDC_CMSIS_NN,
+  default <project>/../shared/third_party/CMSIS-NN (offline), its Include/ on
+  the path and its Source/ built at -O2 into a static library the linker
+  takes what the adapters (firmware/src/kernels/cmsis_nn) call from;
+- EDGEHDC_KERNEL_SCRATCH_BYTES, when set, sizes the kernels' static scratch
+  (EHD_KERNEL_SCRATCH_BYTES; host/edgehdc/export/scratch.py computes it).
 """
 
 import os
@@ -67,7 +73,7 @@ def cmsis_core_dir():
     return path
 
 
-BACKENDS = ("portable", "dsp")
+BACKENDS = ("portable", "dsp", "cmsis_nn")
 
 
 def kernel_backend():
@@ -78,6 +84,23 @@ def kernel_backend():
     return "EHD_BACKEND_%s" % name.upper()
 
 
+def cmsis_nn_dir():
+    path = abspath(os.environ.get("EDGEHDC_CMSIS_NN") or join(project_dir, "..", "shared", "third_party", "CMSIS-NN"))
+    if not isfile(join(path, "Include", "arm_nnfunctions.h")):
+        fail("CMSIS-NN not found in %s: set EDGEHDC_CMSIS_NN to a checkout of "
+             "https://github.com/ARM-software/CMSIS-NN at tag v7.0.0" % path)
+    return path
+
+
+def link_cmsis_nn():
+    """CMSIS-NN as a static library built with the firmware's CPU flags, at -O2 like our sources."""
+    path = cmsis_nn_dir()
+    env.AppendUnique(CPPPATH=[join(path, "Include")])
+    lib_env = env.Clone()
+    lib_env.Append(CCFLAGS=["-O2", "-std=c99"])
+    env.Prepend(LIBS=[lib_env.BuildLibrary(join("$BUILD_DIR", "cmsis_nn"), join(path, "Source"), "+<*.c> +<*/*.c>")])
+
+
 env.AppendUnique(
     ASFLAGS=cpu_flags(),
     CCFLAGS=cpu_flags() + ["-ffunction-sections", "-fdata-sections"],
@@ -86,6 +109,11 @@ env.AppendUnique(
     CPPPATH=[join(firmware_dir, "include"), cmsis_core_dir()],
     CPPDEFINES=[("EHD_KERNEL_BACKEND", kernel_backend()), ("EHD_BACKEND_ID", kernel_backend())],
 )
+
+if os.environ.get("EDGEHDC_KERNEL_SCRATCH_BYTES", "").isdigit():
+    env.Append(CPPDEFINES=[("EHD_KERNEL_SCRATCH_BYTES", os.environ["EDGEHDC_KERNEL_SCRATCH_BYTES"])])
+if kernel_backend() == "EHD_BACKEND_CMSIS_NN":
+    link_cmsis_nn()
 
 if not any(t in ("clean", "size", "envdump", "idedata") for t in COMMAND_LINE_TARGETS):
     model = model_dir()

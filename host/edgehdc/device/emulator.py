@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[3]
 BOARD_MANIFESTS = ROOT / "firmware" / "pio-platform" / "boards"
 ICOUNT_SHIFT = 6  # -icount shift=6: one instruction every 64 ns of virtual time
 # Kernel backends the firmware builds with today (EHD_KERNEL_BACKEND; protocol.Backend names them all).
-BACKENDS = ("portable", "dsp")
+BACKENDS = ("portable", "dsp", "cmsis_nn")
 
 
 class EmulatorError(RuntimeError):

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgehdc.cmsis_nn import cmsis_nn_include, cmsis_nn_sources
 from edgehdc.device.emulator import BACKENDS, ICOUNT_SHIFT, EmulatorError, ticks_to_instructions
 from edgehdc.export.layer_params import c_array as _array, c_dims as _dims, layer_params
 from edgehdc.quant.arith import AddParams, ConvParams, FullyConnectedParams, PoolParams, lower
@@ -237,8 +238,11 @@ def _nhwc(graph: Graph, tensors: dict, index: int) -> np.ndarray:
 
 
 def build_image(cases: list[KernelCase], out_dir: str | os.PathLike, *, core: str = "cortex-m4",
-                backend: str = "dsp") -> Path:
-    """Writes the case table into out_dir and links image.elf there; returns its path."""
+                backend: str = "dsp", scratch_bytes: int | None = None, main: Path = IMAGE_DIR / "main.c") -> Path:
+    """Writes the case table into out_dir and links image.elf there; returns its path.
+
+    `scratch_bytes` sizes the kernels' static scratch (EHD_KERNEL_SCRATCH_BYTES); `main` is the
+    image's program (default: run and compare every case)."""
     if core not in CORES:
         raise ValueError(f"unknown core {core!r}: choose one of {', '.join(CORES)}")
     if backend not in BACKENDS:
@@ -257,10 +261,15 @@ def build_image(cases: list[KernelCase], out_dir: str | os.PathLike, *, core: st
     defines = [f"-DEHD_KERNEL_BACKEND=EHD_BACKEND_{backend.upper()}", f'-DCMSIS_device_header="{spec.board}.h"']
     board_code = [BOARDS / "cortex_m" / "startup.c",
                   *(BOARDS / "mps" / f for f in ("mps_board.c", "cmsdk_uart.c", "semihosting_exit.c"))]
-    sources = [*sorted((FIRMWARE / "src" / "kernels").rglob("*.c")), IMAGE_DIR / "main.c",
+    sources = [*sorted((FIRMWARE / "src" / "kernels").rglob("*.c")), main,
                out / "ehd_kernel_cases.c", *board_code]
     includes = [FIRMWARE / "include", IMAGE_DIR, BOARDS / "cortex_m", BOARDS / "mps", BOARDS / spec.board,
                 cmsis_core_dir()]
+    if backend == "cmsis_nn":  # Arm's library beside our adapters, found as the firmware build finds it
+        sources += cmsis_nn_sources()
+        includes.append(cmsis_nn_include())
+    if scratch_bytes is not None:
+        defines.append(f"-DEHD_KERNEL_SCRATCH_BYTES={int(scratch_bytes)}")
     elf = out / "image.elf"
     command = [gcc, *cpu, *firmware_cflags(), "-ffunction-sections", "-fdata-sections", *defines,
                *(f"-I{d}" for d in includes), *map(str, sources),
@@ -294,8 +303,9 @@ def run_image(elf: str | os.PathLike, names: list[str], *, core: str = "cortex-m
 
 
 def run_cases(cases: list[KernelCase], out_dir: str | os.PathLike, *, core: str = "cortex-m4",
-              backend: str = "dsp", icount_shift: int = ICOUNT_SHIFT) -> list[CaseResult]:
+              backend: str = "dsp", icount_shift: int = ICOUNT_SHIFT,
+              scratch_bytes: int | None = None) -> list[CaseResult]:
     """Builds the image for `cases` in out_dir and runs it; one result per case."""
-    elf = build_image(cases, out_dir, core=core, backend=backend)
+    elf = build_image(cases, out_dir, core=core, backend=backend, scratch_bytes=scratch_bytes)
     return run_image(elf, [c.name or f"case{i}" for i, c in enumerate(cases)], core=core,
                      icount_shift=icount_shift)

@@ -65,6 +65,7 @@ static int dsp_1x1(const ehd_conv_params *conv, const ehd_dims *in, const ehd_di
 }
 #endif
 
+#if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
 int32_t ehd_convolve_wrapper_s8_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims)
 {
 #if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
@@ -93,3 +94,4 @@ ehd_status ehd_convolve_wrapper_s8(const ehd_conv_params *conv, const ehd_offset
 #endif
     return ehd_convolve_s8(conv, offsets, input_dims, input, output_dims, output);
 }
+#endif

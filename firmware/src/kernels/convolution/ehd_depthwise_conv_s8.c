@@ -57,6 +57,7 @@ ehd_status ehd_depthwise_conv_s8(const ehd_conv_params *conv, const ehd_offsets 
     return EHD_OK;
 }
 
+#if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
 ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
                                          const ehd_dims *input_dims, const int8_t *input,
                                          const ehd_dims *output_dims, int8_t *output)
@@ -74,3 +75,4 @@ ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_conv_params *conv, const ehd_
 #endif
     return ehd_depthwise_conv_s8(conv, offsets, input_dims, input, output_dims, output);
 }
+#endif

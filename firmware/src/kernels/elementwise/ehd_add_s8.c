@@ -56,6 +56,7 @@ ehd_status ehd_add_s8(const ehd_add_params *add, const ehd_dims *input1_dims, co
     return EHD_OK;
 }
 
+#if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
 ehd_status ehd_add_wrapper_s8(const ehd_add_params *add, const ehd_dims *input1_dims,
                               const int8_t *input1, const ehd_dims *input2_dims, const int8_t *input2,
                               const ehd_dims *output_dims, int8_t *output)
@@ -73,3 +74,4 @@ ehd_status ehd_add_wrapper_s8(const ehd_add_params *add, const ehd_dims *input1_
 #endif
     return ehd_add_s8(add, input1_dims, input1, input2_dims, input2, output_dims, output);
 }
+#endif

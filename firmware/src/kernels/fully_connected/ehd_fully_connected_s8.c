@@ -39,6 +39,7 @@ ehd_status ehd_fully_connected_s8(const ehd_fc_params *fc, const ehd_offsets *of
     return EHD_OK;
 }
 
+#if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
 ehd_status ehd_fully_connected_wrapper_s8(const ehd_fc_params *fc, const ehd_offsets *offsets,
                                           const ehd_dims *input_dims, const int8_t *input,
                                           const ehd_dims *output_dims, int8_t *output)
@@ -55,3 +56,4 @@ ehd_status ehd_fully_connected_wrapper_s8(const ehd_fc_params *fc, const ehd_off
 #endif
     return ehd_fully_connected_s8(fc, offsets, input_dims, input, output_dims, output);
 }
+#endif

@@ -37,6 +37,7 @@ ehd_status ehd_maxpool_s8(const ehd_pool_params *pool, const ehd_dims *input_dim
     return EHD_OK;
 }
 
+#if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
 ehd_status ehd_maxpool_wrapper_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
                                   const int8_t *input, const ehd_dims *output_dims, int8_t *output)
 {
@@ -46,3 +47,4 @@ ehd_status ehd_maxpool_wrapper_s8(const ehd_pool_params *pool, const ehd_dims *i
     return ehd_maxpool_s8(pool, input_dims, input, output_dims, output);
 #endif
 }
+#endif

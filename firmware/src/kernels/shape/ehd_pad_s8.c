@@ -4,31 +4,7 @@
 #include "ehd/ehd_kernels.h"
 #include "ehd/ehd_support.h"
 
-#include "../ehd_kernel_checks.h"
-
-static ehd_status check_args(const ehd_pad_params *pad, const ehd_dims *in, const int8_t *input,
-                             const ehd_dims *out, const int8_t *output)
-{
-    int32_t d;
-    if (pad == 0 || input == 0 || output == 0 || !ehd_dims_valid(in) || !ehd_dims_valid(out) ||
-        pad->pad_value < INT8_MIN || pad->pad_value > INT8_MAX) {
-        return EHD_ERR_ARG;
-    }
-    const int32_t in_size[4] = {in->n, in->h, in->w, in->c};
-    const int32_t out_size[4] = {out->n, out->h, out->w, out->c};
-    for (d = 0; d < 4; d++) {
-        if (pad->before[d] < 0 || pad->after[d] < 0) {
-            return EHD_ERR_ARG;
-        }
-        if ((int64_t)in_size[d] + pad->before[d] + pad->after[d] != out_size[d]) {
-            return EHD_ERR_SHAPE;
-        }
-    }
-    if (!ehd_disjoint(input, (uint32_t)ehd_dims_count(in), output, (uint32_t)ehd_dims_count(out))) {
-        return EHD_ERR_ARG;
-    }
-    return EHD_OK;
-}
+#include "ehd_pad_checks.h"
 
 static int inside(int32_t i, int32_t before, int32_t size)
 {
@@ -38,7 +14,7 @@ static int inside(int32_t i, int32_t before, int32_t size)
 ehd_status ehd_pad_s8(const ehd_pad_params *pad, const ehd_dims *input_dims, const int8_t *input,
                       const ehd_dims *output_dims, int8_t *output)
 {
-    const ehd_status status = check_args(pad, input_dims, input, output_dims, output);
+    const ehd_status status = ehd_pad_check_args(pad, input_dims, input, output_dims, output);
     if (status != EHD_OK) {
         return status;
     }
@@ -69,9 +45,11 @@ ehd_status ehd_pad_s8(const ehd_pad_params *pad, const ehd_dims *input_dims, con
     return EHD_OK;
 }
 
+#if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
 ehd_status ehd_pad_wrapper_s8(const ehd_pad_params *pad, const ehd_dims *input_dims,
                               const int8_t *input, const ehd_dims *output_dims, int8_t *output)
 {
     /* Backend dispatch point. */
     return ehd_pad_s8(pad, input_dims, input, output_dims, output);
 }
+#endif

@@ -5,7 +5,7 @@
 #include "ehd/ehd_kernels.h"
 #include "ehd/ehd_support.h"
 
-#include "../ehd_kernel_checks.h"
+#include "ehd_softmax_checks.h"
 
 /* Sums of exp in Q12.19 (TFLM's kAccumulationIntegerBits). */
 #define ACCUMULATION_INTEGER_BITS 12
@@ -47,18 +47,11 @@ static void softmax_row(const ehd_softmax_params *p, const int8_t *x, int32_t de
 ehd_status ehd_softmax_s8(const ehd_softmax_params *softmax, const ehd_dims *input_dims,
                           const int8_t *input, const ehd_dims *output_dims, int8_t *output)
 {
-    if (softmax == 0 || input == 0 || output == 0 || !ehd_dims_valid(input_dims) ||
-        !ehd_dims_valid(output_dims) || softmax->input_multiplier < 0 ||
-        softmax->input_left_shift < 0 || softmax->input_left_shift > 31 || softmax->diff_min > 0) {
-        return EHD_ERR_ARG;
-    }
-    if (!ehd_dims_equal(input_dims, output_dims)) {
-        return EHD_ERR_SHAPE;
+    const ehd_status status = ehd_softmax_check_args(softmax, input_dims, input, output_dims, output);
+    if (status != EHD_OK) {
+        return status;
     }
     const int32_t depth = input_dims->c, count = ehd_dims_count(input_dims);
-    if (!ehd_alias_ok(input, (uint32_t)count, output, (uint32_t)count)) {
-        return EHD_ERR_ARG;
-    }
     int32_t row;
     for (row = 0; row < count; row += depth) {
         softmax_row(softmax, input + row, depth, output + row);
@@ -66,9 +59,11 @@ ehd_status ehd_softmax_s8(const ehd_softmax_params *softmax, const ehd_dims *inp
     return EHD_OK;
 }
 
+#if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
 ehd_status ehd_softmax_wrapper_s8(const ehd_softmax_params *softmax, const ehd_dims *input_dims,
                                   const int8_t *input, const ehd_dims *output_dims, int8_t *output)
 {
     /* Backend dispatch point. */
     return ehd_softmax_s8(softmax, input_dims, input, output_dims, output);
 }
+#endif
