@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from edgehdc.export.arena import DTYPE_BYTES, activation_tensors, data_inputs, plan_arena
 from edgehdc.export.layer_params import c_array as _array
 from edgehdc.export.layer_params import c_dims as _dims
