@@ -64,11 +64,6 @@ def assert_plan_is_sound(g, plan):
     for b, a in plan.alias.items():
         assert legal_share(g, a, b, life), (a, b)
         assert plan.offsets[a] == plan.offsets[b]
-    # Alias chains: every member alive together must be a chain of legal shares (checked above).
-
-
-def mlperf_graphs():
-    return {f.stem: from_tflite(f.read_bytes()) for f in sorted(MLPERF.glob("*.tflite"))}
 
 
 @pytest.mark.parametrize("name", sorted(f.stem for f in MLPERF.glob("*.tflite")))

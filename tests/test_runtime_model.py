@@ -253,3 +253,72 @@ def test_unrunnable_configurations_are_refused_at_export_naming_the_op(tmp_path)
     with pytest.raises(UnrunnableModelError, match="rank 5"):
         write_firmware_sources(b.g, None, None, tmp_path, MODEL_ID)
     assert not (tmp_path / "ehd_generated.c").exists()  # nothing half-written
+
+
+# --- the runtime's own checks on a layer table built by hand (ctypes) ------------------------
+
+
+def relu_table(in_offset=0, out_offset=0, n=16):
+    """One RELU layer over tensors 0 -> 1 of n int8 values; returns (model, keepalive)."""
+    import ctypes as C
+
+    from edgehdc_bindings import structs as S
+
+    params = S.RescaleParams(3, -5, 1 << 30, 1, -128, 127)
+    tensors = (S.Tensor * 2)(S.Tensor(in_offset, S.Dims(1, 1, 1, n), 3), S.Tensor(out_offset, S.Dims(1, 1, 1, n), -5))
+    layers = (S.Layer * 1)(S.Layer(int(S.Op.RELU), (C.c_uint16 * 2)(0, S.NO_TENSOR), (C.c_uint16 * 1)(1),
+                                   C.addressof(params)))
+    outputs = (C.c_uint16 * 1)(1)
+    model = S.Model(layers, 1, tensors, 2, 0, S.NO_TENSOR, 64, (C.c_uint8 * 8)(), outputs, 1)
+    return model, [params, tensors, layers, outputs]
+
+
+def invoke_table(model, arena):
+    import ctypes as C
+
+    from edgehdc_bindings import structs as S
+
+    return fw.default_library().ehd_model_invoke(C.byref(model), S.ptr(arena, C.c_int8))
+
+
+def test_runtime_runs_in_place_and_refuses_what_it_cannot_run():
+    import ctypes as C
+
+    from edgehdc_bindings import structs as S
+
+    x = np.arange(-8, 8, dtype=np.int8) * 9
+    model, _keep = relu_table(out_offset=32)
+    arena = np.zeros(64, np.int8)
+    arena[:16] = x
+    assert invoke_table(model, arena) == S.Status.OK
+    expected = arena[32:48].copy()
+    model, _keep = relu_table(0, 0)  # in place: the output is the input's bytes
+    arena[:16] = x
+    assert invoke_table(model, arena) == S.Status.OK
+    np.testing.assert_array_equal(arena[:16], expected)
+
+    model, _keep = relu_table(0, 4)  # overlapping, not the same bytes
+    assert invoke_table(model, arena) == S.Status.ERR_ARENA
+    model, _keep = relu_table(0, 32)
+    const = np.zeros(16, np.int8)
+    model.tensors[1].data = const.ctypes.data  # a layer cannot write a constant
+    assert invoke_table(model, arena) == S.Status.ERR_ARG
+    model, _keep = relu_table(0, 64)
+    model.arena_size = 128
+    model.tensors[0].dtype = S.Dtype.FLOAT32  # RELU reads int8 only
+    assert invoke_table(model, np.zeros(128, np.int8)) == S.Status.ERR_UNSUPPORTED
+    model, _keep = relu_table(0, 32)
+    model.layers[0].scratch_offset, model.layers[0].scratch_bytes = 60, 8  # scratch leaves the arena
+    assert invoke_table(model, arena) == S.Status.ERR_ARG
+    model, _keep = relu_table(0, 32)
+    model.layers[0].op = int(S.Op.ADD)  # ADD without its second input
+    assert invoke_table(model, arena) == S.Status.ERR_ARG
+    model, _keep = relu_table(0, 0)
+    lib = fw.default_library()
+    lib.ehd_model_tensor_bytes.restype = C.c_uint32
+    lib.ehd_model_tensor_bytes.argtypes = [C.POINTER(S.Model), C.c_uint16]
+    model.tensors[1].dtype = S.Dtype.FLOAT32
+    assert lib.ehd_model_tensor_bytes(C.byref(model), 1) == 64  # 16 float32 values
+    assert lib.ehd_model_tensor_bytes(C.byref(model), 2) == 0  # no such tensor
+    model.tensors[1].offset = 4
+    assert lib.ehd_model_tensor_bytes(C.byref(model), 1) == 0  # leaves the arena

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from edgehdc.export.arena import DTYPE_BYTES, activation_tensors, data_inputs, plan_arena
 from edgehdc.export.budget import check_sources
 from edgehdc.export.integrity import integrity_source
