@@ -70,7 +70,8 @@ def main(argv=None) -> int:
     ap.add_argument("--every-digit", action="store_true", help="also hold out each digit in turn (host mirror)")
     args = ap.parse_args(argv)
     report = json.loads(args.report.read_text())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+    # the last commit that changed what the run executes (a later docs commit does not date it)
+    commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", "host", "firmware"], cwd=ROOT, text=True,
                             capture_output=True).stdout.strip()
     report = {"command": "edgehdc hdc learn-demo", "date": datetime.date.today().isoformat(), "git_commit": commit,
               **report}
