@@ -110,6 +110,7 @@ def plot(r: dict, path: Path) -> None:
         cost_ax.legend()
     for ax in (acc_ax, cost_ax):
         ax.set_xticks(dims, [str(d) for d in dims])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # log-scale minor labels overlap ours
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")

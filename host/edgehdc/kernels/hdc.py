@@ -210,13 +210,14 @@ def hamming_distances(hv: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
 def _topk(queries, database, k, idx, dist):
     n_db, words = database.shape
     for s in range(queries.shape[0]):
-        q = queries[s]
         filled = 0
+        worst = np.int64(1) << 62  # the k-th distance so far, kept in a register
         for r in range(n_db):
-            d = np.int32(0)
+            acc = np.uint64(0)  # a fresh sum per row: the vectorised popcount loop of one row
             for w in range(words):
-                d += np.int32(popcount64(q[w] ^ database[r, w]))
-            if filled == k and d >= dist[s, k - 1]:
+                acc += popcount64(queries[s, w] ^ database[r, w])
+            d = np.int64(acc)
+            if d >= worst:
                 continue  # strict: an equal distance keeps the lower index already there
             pos = filled if filled < k else k - 1
             while pos > 0 and dist[s, pos - 1] > d:
@@ -227,6 +228,8 @@ def _topk(queries, database, k, idx, dist):
             idx[s, pos] = r
             if filled < k:
                 filled += 1
+            if filled == k:
+                worst = np.int64(dist[s, k - 1])
 
 
 def hamming_topk(queries: np.ndarray, database: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
