@@ -33,8 +33,8 @@ SUMMARY_KEYS = ("accuracy", "macro_f1", "hdc_accuracy", "int8_accuracy", "train_
 
 def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
             strategies: tuple[str, ...] = COMPARED, out_dir: str | Path | None = None, epochs: int = 60,
-            pretrain_epochs: int = 60, pretrain_decorrelate: float = PRETRAIN_DECORRELATE, val_per_class: int = 10, hdc_dim: int = 2048, progress: bool = True,
-            log=print, command: str | None = None) -> dict:
+            pretrain_epochs: int = 60, pretrain_decorrelate: float = PRETRAIN_DECORRELATE, val_per_class: int = 10,
+            hdc_dim: int = 2048, progress: bool = True, log=print, command: str | None = None) -> dict:
     """Run `strategies` x `seeds` on `dataset`'s target task with `shots` per class; returns the report."""
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
@@ -72,7 +72,8 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
 
     report = {
         "dataset": dataset, "shots": shots, "seeds": list(seeds), "epochs": epochs,
-        "pretrain_epochs": pretrain_epochs, "pretrain_decorrelate": pretrain_decorrelate, "val_per_class": val_per_class, "hdc_dim": hdc_dim,
+        "pretrain_epochs": pretrain_epochs, "pretrain_decorrelate": pretrain_decorrelate,
+        "val_per_class": val_per_class, "hdc_dim": hdc_dim,
         "model": {"name": model_name, "kwargs": model_kwargs}, "sample_shape": list(split.sample_shape),
         "base_classes": base_names, "target_classes": target_names,
         "samples": {"base": len(base.x_train), "target_train": shots * target.num_classes,

@@ -64,7 +64,7 @@ def build_model(cfg: FinetuneConfig, model_name: str, model_kwargs: dict, num_cl
 # Weight of the embedding's variance-covariance term in pretraining. Cross-entropy on the 5 base
 # classes alone collapses the 32-value embedding onto 4 directions (4 singular values hold 91% (digits)
 # and 89% (JapaneseVowels) of the target embeddings' spread), leaving a new class little room to
-# differ. 3 was picked from {0, 1, 3} by the target validation accuracy; docs/finetune.md.
+# differ. 3 was picked from {1, 3} by the target validation accuracy; docs/finetune.md.
 PRETRAIN_DECORRELATE = 3.0
 
 
