@@ -29,6 +29,8 @@ def register(subparsers) -> None:
     _data_args(pre)
     pre.add_argument("--epochs", type=int, default=60)
     pre.add_argument("--seed", type=int, default=0)
+    pre.add_argument("--decorrelate", type=float, default=None,
+                     help="weight of the embedding variance-covariance term (default: PRETRAIN_DECORRELATE)")
     pre.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
     pre.set_defaults(handler=run_cli, finetune_handler=_pretrain)
 
@@ -53,6 +55,8 @@ def register(subparsers) -> None:
     cmp.add_argument("--strategies", default=None, help="comma-separated (default: the seven compared ones)")
     cmp.add_argument("--epochs", type=int, default=60)
     cmp.add_argument("--pretrain-epochs", type=int, default=60)
+    cmp.add_argument("--pretrain-decorrelate", type=float, default=None,
+                     help="pretraining's embedding decorrelation weight (default: PRETRAIN_DECORRELATE)")
     cmp.add_argument("--out", type=Path, default=None, help="output folder (default build/compare/<dataset>)")
     cmp.set_defaults(handler=run_cli, finetune_handler=_compare)
 
@@ -77,7 +81,7 @@ def _pretrain(args) -> int:
     from edgehdc.finetune.workflow import pretrain
 
     base, _ = _task_splits(args)
-    path = pretrain(base, args.out, epochs=args.epochs, seed=args.seed)
+    path = pretrain(base, args.out, epochs=args.epochs, seed=args.seed, **_given(decorrelate=args.decorrelate))
     print(f"pretrained backbone: {path}")
     return 0
 
@@ -133,13 +137,19 @@ def _compare(args) -> int:
     strategies = tuple(args.strategies.split(",")) if args.strategies else COMPARED
     command = "edgehdc " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
     report = compare(args.dataset, shots=args.shots, seeds=tuple(range(args.seeds)), strategies=strategies,
-                     out_dir=args.out, epochs=args.epochs, pretrain_epochs=args.pretrain_epochs, command=command)
+                     out_dir=args.out, epochs=args.epochs, pretrain_epochs=args.pretrain_epochs, command=command,
+                     **_given(pretrain_decorrelate=args.pretrain_decorrelate))
     out = args.out or Path("build/compare") / args.dataset
     for name, r in report["strategies"].items():
         print(f"{name:16s} accuracy {r['mean']['accuracy']:.3f} ± {r['std']['accuracy']:.3f}   "
               f"HDC {r['mean']['hdc_accuracy']:.3f} ± {r['std']['hdc_accuracy']:.3f}")
     print(f"report: {out / 'report.json'}, summary: {out / 'summary.md'}")
     return 0
+
+
+def _given(**options) -> dict:
+    """The options given on the command line (not None): the others keep the library's defaults."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def run_cli(args) -> int:

@@ -23,7 +23,7 @@ from edgehdc.data import base_target, default_classes, few_shot, load_dataset
 from edgehdc.fileio import atomic_write_json
 from edgehdc.finetune.config import STRATEGIES, FinetuneConfig
 from edgehdc.finetune.metrics import feature_quality, predict
-from edgehdc.finetune.workflow import default_model, finetune, pretrain
+from edgehdc.finetune.workflow import PRETRAIN_DECORRELATE, default_model, finetune, pretrain
 from edgehdc.models import load_model
 
 COMPARED = ("scratch", "linear_probe", "mlp_head", "full", "progressive", "discriminative", "hdc_refine")
@@ -33,8 +33,8 @@ SUMMARY_KEYS = ("accuracy", "macro_f1", "hdc_accuracy", "int8_accuracy", "train_
 
 def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
             strategies: tuple[str, ...] = COMPARED, out_dir: str | Path | None = None, epochs: int = 60,
-            pretrain_epochs: int = 60, val_per_class: int = 10, hdc_dim: int = 2048, progress: bool = True,
-            log=print, command: str | None = None) -> dict:
+            pretrain_epochs: int = 60, pretrain_decorrelate: float = PRETRAIN_DECORRELATE, val_per_class: int = 10,
+            hdc_dim: int = 2048, progress: bool = True, log=print, command: str | None = None) -> dict:
     """Run `strategies` x `seeds` on `dataset`'s target task with `shots` per class; returns the report."""
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
@@ -49,9 +49,10 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
     model_name, model_kwargs = default_model(split.sample_shape)
     ckpt = out / "base.pt"
     t0 = time.perf_counter()
-    if not _reusable(ckpt, model_name, model_kwargs, pretrain_epochs, base.class_names):
+    if not _reusable(ckpt, model_name, model_kwargs, pretrain_epochs, pretrain_decorrelate, base.class_names):
         log(f"pretraining {model_name} on the base classes {base_names} ({len(base.x_train)} samples)")
-        pretrain(base, ckpt, model_name, model_kwargs, epochs=pretrain_epochs, progress=progress)
+        pretrain(base, ckpt, model_name, model_kwargs, epochs=pretrain_epochs, progress=progress,
+                 decorrelate=pretrain_decorrelate)
     pretrain_seconds = time.perf_counter() - t0
 
     before_features = _pretrained_features(ckpt, target)
@@ -71,7 +72,8 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
 
     report = {
         "dataset": dataset, "shots": shots, "seeds": list(seeds), "epochs": epochs,
-        "pretrain_epochs": pretrain_epochs, "val_per_class": val_per_class, "hdc_dim": hdc_dim,
+        "pretrain_epochs": pretrain_epochs, "pretrain_decorrelate": pretrain_decorrelate,
+        "val_per_class": val_per_class, "hdc_dim": hdc_dim,
         "model": {"name": model_name, "kwargs": model_kwargs}, "sample_shape": list(split.sample_shape),
         "base_classes": base_names, "target_classes": target_names,
         "samples": {"base": len(base.x_train), "target_train": shots * target.num_classes,
@@ -96,7 +98,7 @@ def _pretrained_features(ckpt: Path, target) -> np.ndarray:
     return predict(model, target.x_test)[1]
 
 
-def _reusable(ckpt: Path, model_name: str, kwargs: dict, epochs: int, class_names) -> bool:
+def _reusable(ckpt: Path, model_name: str, kwargs: dict, epochs: int, decorrelate: float, class_names) -> bool:
     if not ckpt.is_file():
         return False
     try:
@@ -104,7 +106,8 @@ def _reusable(ckpt: Path, model_name: str, kwargs: dict, epochs: int, class_name
     except ValueError:
         return False
     return (c["spec"]["model"] == model_name and c["spec"]["kwargs"] == kwargs
-            and c.get("pretrain_epochs") == epochs and c.get("class_names") == list(class_names))
+            and c.get("pretrain_epochs") == epochs and c.get("pretrain_decorrelate", 0.0) == decorrelate
+            and c.get("class_names") == list(class_names))
 
 
 def _flat(run: dict) -> dict:
@@ -165,5 +168,21 @@ def findings(report: dict) -> list[dict]:
             continue
         verdict, ma, sa, mb, sb = r
         out.append({"claim": text, "a": a, "b": b, "metric": key, "mean_a": ma, "std_a": sa, "mean_b": mb,
-                    "std_b": sb, "verdict": {"better": "holds", "worse": "reversed"}.get(verdict, "not shown")})
+                    "std_b": sb, "verdict": {"better": "holds", "worse": "reversed"}.get(verdict, "not shown"),
+                    **_paired(report, a, b, key)})
     return out
+
+
+def _paired(report: dict, a: str, b: str, key: str) -> dict:
+    """A - B per seed (both trained on that seed's split): mean, std, and on how many seeds A is ahead.
+
+    Shown beside the verdict, never instead of it: the split's own difficulty moves both strategies
+    alike, so the paired spread is the narrower and tells whether A's lead is consistent.
+    """
+    runs_b = {r["seed"]: _flat(r)[key] for r in report["strategies"][b]["runs"]}
+    diffs = [_flat(r)[key] - runs_b[r["seed"]] for r in report["strategies"][a]["runs"]
+             if r["seed"] in runs_b and _flat(r)[key] is not None and runs_b[r["seed"]] is not None]
+    if not diffs:
+        return {}
+    return {"paired_mean": statistics.fmean(diffs), "paired_std": _std(diffs),
+            "a_ahead": sum(d > 0 for d in diffs), "paired_n": len(diffs)}

@@ -11,7 +11,9 @@ train); the optimizer's groups (`backbone_lr_scale` times `lr` for the
 pretrained backbone, `lr` for the new head and adapter), AdamW weight decay,
 gradient clipping; the schedule (onecycle, cosine with warm-up, constant);
 the loss (cross-entropy, or `hdc` = cross-entropy + consistency with the
-original features + a triplet separation term); augmentation; early
+original features + a triplet separation term; optionally + `decorrelate`
+times the embedding's variance-covariance term, what `pretrain` uses
+against embedding collapse); augmentation; early
 stopping on the validation split; the feature cache.
 """
 
@@ -50,6 +52,7 @@ class FinetuneConfig:
     loss: str = "ce"
     loss_weights: tuple[float, float, float] = (1.0, 0.5, 0.5)  # ce, consistency, separation
     margin: float = 0.2  # triplet margin on cosine distance
+    decorrelate: float = 0.0  # weight of the embedding variance-covariance term (losses.decorrelation)
     # data and loop
     epochs: int = 60
     batch_size: int = 64
@@ -70,6 +73,9 @@ class FinetuneConfig:
             raise ValueError("need epochs >= 1, batch_size >= 1, lr > 0, backbone_lr_scale >= 0")
         if not 0 <= self.warmup < 1:
             raise ValueError(f"warmup must lie in [0, 1), got {self.warmup}")
+        if self.decorrelate < 0 or (self.decorrelate and self.head == "attention"):
+            raise ValueError(f"decorrelate must be >= 0 and needs an embedding head (not attention), "
+                             f"got {self.decorrelate} with head {self.head!r}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
         if self.unfreeze is not None:

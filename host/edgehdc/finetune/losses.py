@@ -1,4 +1,4 @@
-"""Training objectives: cross-entropy, and the HDC feature-refinement loss.
+"""Training objectives: cross-entropy, the HDC feature-refinement loss, and the embedding decorrelation term.
 
 The HDC encoder is a sign random projection of the embedding: it keeps
 angles, so the refinement terms work on cosine geometry. Per-sample terms
@@ -37,3 +37,20 @@ def triplet_mean(emb: torch.Tensor, y: torch.Tensor, margin: float) -> torch.Ten
     hardest_pos = d.masked_fill(~pos, float("-inf")).max(1).values
     hardest_neg = d.masked_fill(same, float("inf")).min(1).values
     return F.relu(margin + hardest_pos - hardest_neg)[valid].mean()
+
+
+def decorrelation(emb: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+    """VICReg's variance + covariance terms (Bardes et al., 2022) on a batch of embeddings [N, F].
+
+    variance: mean over dimensions of relu(1 - std); covariance: sum of the squared off-diagonal
+    covariances / F. Cross-entropy on K classes alone lets a linear embedding collapse onto K - 1
+    directions (all a K-way head reads); this term keeps every dimension in use and decorrelated, so
+    the embedding still describes samples of classes the base task never saw.
+    """
+    if emb.dim() != 2 or len(emb) < 2:
+        raise ValueError(f"decorrelation needs a batch of >= 2 embeddings [N, F], got shape {tuple(emb.shape)}")
+    z = emb - emb.mean(dim=0)
+    variance = F.relu(1 - torch.sqrt(z.var(dim=0) + eps)).mean()
+    cov = (z.T @ z) / (len(z) - 1)
+    off_diagonal = cov - torch.diag(torch.diagonal(cov))
+    return variance + off_diagonal.pow(2).sum() / emb.shape[1]

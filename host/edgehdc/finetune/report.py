@@ -45,11 +45,15 @@ def write_summary(path: Path, report: dict) -> Path:
     lines += ["", f"Pretrained features on the target test split before fine-tuning: silhouette "
                   f"{fb['silhouette']:.3f}, cohesion {fb['cohesion']:.3f}, separation {fb['separation']:.3f}.",
               "", "## Claims of the write-ups, measured", "",
-              "A claim holds when the mean of A minus its std exceeds the mean of B plus its std.", "",
-              "| claim | A | B | metric | A | B | verdict |", "|---|---|---|---|---|---|---|"]
+              "A claim holds when the mean of A minus its std exceeds the mean of B plus its std. The paired",
+              "column is A - B on the same seed's split (mean ± std over seeds, and on how many seeds A is",
+              "ahead): it is shown beside the verdict, which it does not change.", "",
+              "| claim | A | B | metric | A | B | verdict | paired A - B |", "|---|---|---|---|---|---|---|---|"]
     for f in report["findings"]:
+        paired = (f"{f['paired_mean']:+.3f} ± {f['paired_std']:.3f} ({f['a_ahead']}/{f['paired_n']})"
+                  if "paired_mean" in f else "n/a")
         lines.append(f"| {f['claim']} | {f['a']} | {f['b']} | {f['metric']} | {f['mean_a']:.3f} ± {f['std_a']:.3f} "
-                     f"| {f['mean_b']:.3f} ± {f['std_b']:.3f} | {f['verdict']} |")
+                     f"| {f['mean_b']:.3f} ± {f['std_b']:.3f} | {f['verdict']} | {paired} |")
     lines += ["", "Plots: accuracy.png, learning_curves.png, confusion.png, features.png.", ""]
     return atomic_write_text(path, "\n".join(lines))
 
