@@ -1,5 +1,6 @@
 """The fine-tuning toolkit: what trains when, optimizer groups, checkpoints, early stopping, resume, cache."""
 
+import copy
 import json
 
 import numpy as np
@@ -12,6 +13,7 @@ from edgehdc.data import base_target, few_shot, load_digits
 from edgehdc.finetune import FeatureCache, FinetuneConfig, Trainer
 from edgehdc.finetune import metrics
 from edgehdc.finetune.cli import parse_sets
+from edgehdc.finetune.train import to_nchw
 from edgehdc.finetune.freezing import backbone_blocks, param_groups
 from edgehdc.finetune.workflow import build_model, finetune, pretrain
 from edgehdc.models import load_pretrained
@@ -400,3 +402,80 @@ def test_findings_pair_the_strategies_by_seed():
     assert claim["verdict"] == "not shown"  # the splits' spread swallows a consistent lead...
     assert claim["paired_mean"] == pytest.approx(0.0450) and claim["a_ahead"] == 4 == claim["paired_n"]
     assert claim["paired_std"] == pytest.approx(np.std([0.05, 0.04, 0.06, 0.03]))  # ...which pairing shows
+
+
+def test_lp_ft_probes_the_head_on_a_frozen_backbone_then_fine_tunes_from_it(tasks, base_ckpt):
+    """LP-FT: phase 1 changes only the head (cached features); phase 2 starts from the probed head and
+    trains the backbone for the rest of the same epoch budget; finetune() is exactly those two phases."""
+    from edgehdc.finetune.workflow import linear_probe_first
+
+    task = tasks[2]
+    cfg = FinetuneConfig.strategy("lp_ft", epochs=6, probe_epochs=2, batch_size=8)
+    model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    second = linear_probe_first(model, cfg, task, progress=False)
+    changed = {n for n, p in model.named_parameters() if not torch.equal(before[n], p)}
+    assert _blockset(changed) == ["head"]
+    assert (second.epochs, second.probe_epochs, second.unfreeze) == (4, 0, None)
+    probed = copy.deepcopy(model.head.state_dict())
+    trained = _trained_per_epoch(model, second, task)
+    assert all(_blockset(c) == BLOCKS + ["head"] for c in trained)
+
+    manual = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+    Trainer(manual, linear_probe_first(manual, cfg, task, progress=False), progress=False).fit(
+        task.train.x_train, task.train.y_train, task.x_val, task.y_val)
+    run = finetune(cfg, task, base_ckpt, progress=False, int8=False)
+    for (k, a), b in zip(manual.state_dict().items(), run.model.state_dict().values()):
+        assert torch.equal(a, b), k
+    scratch_head = build_model(cfg, "tinycnn", {}, 5, base_ckpt).head.state_dict()
+    assert any(not torch.equal(probed[k], scratch_head[k]) for k in probed)  # phase 2 did not start from random
+    with pytest.raises(ValueError, match="probe_epochs"):
+        FinetuneConfig.strategy("lp_ft", epochs=20)  # the probe must leave epochs to fine-tune
+
+
+def test_supcon_pulls_classes_together_and_matches_its_definition():
+    from edgehdc.finetune.losses import supcon_mean
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(4).repeat(8)
+    centres = torch.randn(4, 16, generator=g)
+    clustered = centres[y] + 0.05 * torch.randn(32, 16, generator=g)
+    shuffled = clustered[torch.randperm(32, generator=g)]
+    assert supcon_mean(clustered, y) < 0.5 * supcon_mean(shuffled, y)
+    # the definition, one anchor at a time (Khosla et al. 2020, eq. 2, one view)
+    emb, t = torch.randn(10, 6, generator=g), 0.5
+    yy = torch.tensor([0, 0, 1, 1, 1, 2, 0, 2, 1, 3])  # class 3 has no partner: not an anchor
+    z = torch.nn.functional.normalize(emb, dim=1)
+    terms = []
+    for i in range(10):
+        others = [j for j in range(10) if j != i]
+        pos = [j for j in others if yy[j] == yy[i]]
+        if pos:
+            denom = torch.logsumexp(torch.stack([z[i] @ z[j] / t for j in others]), 0)
+            terms.append(-torch.stack([z[i] @ z[p] / t - denom for p in pos]).mean())
+    assert supcon_mean(emb, yy, t) == pytest.approx(float(torch.stack(terms).mean()), rel=1e-5)
+    with pytest.raises(ValueError, match="supcon"):
+        FinetuneConfig(head="attention", supcon=1.0)
+
+
+def test_l2sp_adds_the_squared_distance_from_the_pretrained_backbone(tasks, base_ckpt):
+    task = tasks[2]
+    xb, yb = to_nchw(task.train.x_train[:8]), torch.as_tensor(task.train.y_train[:8])
+    losses = {}
+    for w in (0.0, 0.5):
+        cfg = FinetuneConfig.strategy("full", l2sp=w, augment=False, epochs=1, scheduler="constant", warmup=0.0,
+                                      lr=0.05)
+        model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
+        trainer = Trainer(model, cfg, progress=False)
+        trainer.prepare(task.train.x_train, task.train.y_train)
+        trainer.train_epoch(0)  # one step (20 samples, batch 64) moves the backbone off its anchor
+        with torch.no_grad():
+            moved = sum((p - p0).pow(2).sum() for p, p0 in zip(
+                [p for _, b in backbone_blocks(model) for p in b.parameters()],
+                [p for _, b in backbone_blocks(build_model(cfg, "tinycnn", {}, 5, base_ckpt)) for p in b.parameters()]))
+        losses[w] = (trainer._loss(xb, yb, 8)[0].item(), moved.item())
+    # both took the same first step (the term and its gradient are 0 at the pretrained weights)
+    assert losses[0.5][1] == pytest.approx(losses[0.0][1], rel=1e-5) and losses[0.0][1] > 1e-3
+    assert losses[0.5][0] - losses[0.0][0] == pytest.approx(0.5 * losses[0.0][1], rel=1e-3)
+    with pytest.raises(ValueError, match="l2sp"):
+        FinetuneConfig.strategy("scratch", l2sp=0.1)

@@ -29,13 +29,15 @@ def _run(args: list[str], tmp_path: Path) -> None:
 
 # full: every BatchNorm trains (statistics over the global batch); hdc_refine: the triplet term mines the
 # whole global batch, gathered across processes, and the consistency term is per sample; decorrelate: the
-# embedding's variance and covariance over the global batch (what pretraining adds).
-@pytest.mark.parametrize("strategy,decorrelate", [("full", "0"), ("hdc_refine", "0"), ("full", "3")])
-def test_two_processes_equal_one(strategy, decorrelate, base_ckpt, tmp_path):
+# embedding's variance and covariance over the global batch (what pretraining adds); supcon: every pair of
+# the global batch; l2sp: a term on the parameters, the same on every rank.
+@pytest.mark.parametrize("strategy,changes", [("full", ""), ("hdc_refine", ""), ("full", "decorrelate=3"),
+                                              ("full", "supcon=1,l2sp=0.01")])
+def test_two_processes_equal_one(strategy, changes, base_ckpt, tmp_path):
     single, double = tmp_path / "single.pt", tmp_path / "ddp.pt"
-    _run([sys.executable, str(HELPER), str(base_ckpt), strategy, str(single), decorrelate], tmp_path)
+    _run([sys.executable, str(HELPER), str(base_ckpt), strategy, str(single), changes], tmp_path)
     _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-          str(HELPER), str(base_ckpt), strategy, str(double), decorrelate], tmp_path)
+          str(HELPER), str(base_ckpt), strategy, str(double), changes], tmp_path)
     a, b = torch.load(single, weights_only=True), torch.load(double, weights_only=True)
     assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
     for k, v in a["state_dict"].items():

@@ -27,10 +27,12 @@ def register(subparsers) -> None:
 
     pre = sub.add_parser("pretrain", help="train a backbone on the base classes of a dataset")
     _data_args(pre)
-    pre.add_argument("--epochs", type=int, default=60)
+    pre.add_argument("--epochs", type=int, default=None, help="default: PRETRAIN_EPOCHS")
     pre.add_argument("--seed", type=int, default=0)
     pre.add_argument("--decorrelate", type=float, default=None,
                      help="weight of the embedding variance-covariance term (default: PRETRAIN_DECORRELATE)")
+    pre.add_argument("--supcon", type=float, default=None,
+                     help="weight of the supervised contrastive term (default: PRETRAIN_SUPCON)")
     pre.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
     pre.set_defaults(handler=run_cli, finetune_handler=_pretrain)
 
@@ -54,9 +56,11 @@ def register(subparsers) -> None:
     cmp.add_argument("--seeds", type=int, default=5, help="number of seeds (0..N-1)")
     cmp.add_argument("--strategies", default=None, help="comma-separated (default: the seven compared ones)")
     cmp.add_argument("--epochs", type=int, default=60)
-    cmp.add_argument("--pretrain-epochs", type=int, default=60)
+    cmp.add_argument("--pretrain-epochs", type=int, default=None, help="default: PRETRAIN_EPOCHS")
     cmp.add_argument("--pretrain-decorrelate", type=float, default=None,
                      help="pretraining's embedding decorrelation weight (default: PRETRAIN_DECORRELATE)")
+    cmp.add_argument("--pretrain-supcon", type=float, default=None,
+                     help="pretraining's supervised contrastive weight (default: PRETRAIN_SUPCON)")
     cmp.add_argument("--out", type=Path, default=None, help="output folder (default build/compare/<dataset>)")
     cmp.set_defaults(handler=run_cli, finetune_handler=_compare)
 
@@ -81,7 +85,8 @@ def _pretrain(args) -> int:
     from edgehdc.finetune.workflow import pretrain
 
     base, _ = _task_splits(args)
-    path = pretrain(base, args.out, epochs=args.epochs, seed=args.seed, **_given(decorrelate=args.decorrelate))
+    path = pretrain(base, args.out, seed=args.seed,
+                    **_given(epochs=args.epochs, decorrelate=args.decorrelate, supcon=args.supcon))
     print(f"pretrained backbone: {path}")
     return 0
 
@@ -137,8 +142,9 @@ def _compare(args) -> int:
     strategies = tuple(args.strategies.split(",")) if args.strategies else COMPARED
     command = "edgehdc " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
     report = compare(args.dataset, shots=args.shots, seeds=tuple(range(args.seeds)), strategies=strategies,
-                     out_dir=args.out, epochs=args.epochs, pretrain_epochs=args.pretrain_epochs, command=command,
-                     **_given(pretrain_decorrelate=args.pretrain_decorrelate))
+                     out_dir=args.out, epochs=args.epochs, command=command,
+                     **_given(pretrain_epochs=args.pretrain_epochs, pretrain_decorrelate=args.pretrain_decorrelate,
+                            pretrain_supcon=args.pretrain_supcon))
     out = args.out or Path("build/compare") / args.dataset
     for name, r in report["strategies"].items():
         print(f"{name:16s} accuracy {r['mean']['accuracy']:.3f} ± {r['std']['accuracy']:.3f}   "

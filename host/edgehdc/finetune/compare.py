@@ -23,18 +23,22 @@ from edgehdc.data import base_target, default_classes, few_shot, load_dataset
 from edgehdc.fileio import atomic_write_json
 from edgehdc.finetune.config import STRATEGIES, FinetuneConfig
 from edgehdc.finetune.metrics import feature_quality, predict
-from edgehdc.finetune.workflow import PRETRAIN_DECORRELATE, default_model, finetune, pretrain
+from edgehdc.finetune.workflow import (PRETRAIN_DECORRELATE, PRETRAIN_EPOCHS, PRETRAIN_SUPCON, default_model,
+                                       finetune, pretrain)
 from edgehdc.models import load_model
 
-COMPARED = ("scratch", "linear_probe", "mlp_head", "full", "progressive", "discriminative", "hdc_refine")
+COMPARED = ("scratch", "linear_probe", "mlp_head", "full", "progressive", "discriminative", "hdc_refine", "lp_ft",
+            "l2sp")
 SUMMARY_KEYS = ("accuracy", "macro_f1", "hdc_accuracy", "int8_accuracy", "train_seconds", "trainable_params",
                 "silhouette", "cohesion", "separation")
 
 
 def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
             strategies: tuple[str, ...] = COMPARED, out_dir: str | Path | None = None, epochs: int = 60,
-            pretrain_epochs: int = 60, pretrain_decorrelate: float = PRETRAIN_DECORRELATE, val_per_class: int = 10,
-            hdc_dim: int = 2048, progress: bool = True, log=print, command: str | None = None) -> dict:
+            pretrain_epochs: int = PRETRAIN_EPOCHS, pretrain_decorrelate: float = PRETRAIN_DECORRELATE,
+            pretrain_supcon: float = PRETRAIN_SUPCON,
+            val_per_class: int = 10, hdc_dim: int = 2048, progress: bool = True, log=print,
+            command: str | None = None) -> dict:
     """Run `strategies` x `seeds` on `dataset`'s target task with `shots` per class; returns the report."""
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
@@ -49,10 +53,11 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
     model_name, model_kwargs = default_model(split.sample_shape)
     ckpt = out / "base.pt"
     t0 = time.perf_counter()
-    if not _reusable(ckpt, model_name, model_kwargs, pretrain_epochs, pretrain_decorrelate, base.class_names):
+    if not _reusable(ckpt, model_name, model_kwargs, pretrain_epochs, pretrain_decorrelate, pretrain_supcon,
+                     base.class_names):
         log(f"pretraining {model_name} on the base classes {base_names} ({len(base.x_train)} samples)")
         pretrain(base, ckpt, model_name, model_kwargs, epochs=pretrain_epochs, progress=progress,
-                 decorrelate=pretrain_decorrelate)
+                 decorrelate=pretrain_decorrelate, supcon=pretrain_supcon)
     pretrain_seconds = time.perf_counter() - t0
 
     before_features = _pretrained_features(ckpt, target)
@@ -73,7 +78,7 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
     report = {
         "dataset": dataset, "shots": shots, "seeds": list(seeds), "epochs": epochs,
         "pretrain_epochs": pretrain_epochs, "pretrain_decorrelate": pretrain_decorrelate,
-        "val_per_class": val_per_class, "hdc_dim": hdc_dim,
+        "pretrain_supcon": pretrain_supcon, "val_per_class": val_per_class, "hdc_dim": hdc_dim,
         "model": {"name": model_name, "kwargs": model_kwargs}, "sample_shape": list(split.sample_shape),
         "base_classes": base_names, "target_classes": target_names,
         "samples": {"base": len(base.x_train), "target_train": shots * target.num_classes,
@@ -98,7 +103,8 @@ def _pretrained_features(ckpt: Path, target) -> np.ndarray:
     return predict(model, target.x_test)[1]
 
 
-def _reusable(ckpt: Path, model_name: str, kwargs: dict, epochs: int, decorrelate: float, class_names) -> bool:
+def _reusable(ckpt: Path, model_name: str, kwargs: dict, epochs: int, decorrelate: float, supcon: float,
+              class_names) -> bool:
     if not ckpt.is_file():
         return False
     try:
@@ -107,6 +113,7 @@ def _reusable(ckpt: Path, model_name: str, kwargs: dict, epochs: int, decorrelat
         return False
     return (c["spec"]["model"] == model_name and c["spec"]["kwargs"] == kwargs
             and c.get("pretrain_epochs") == epochs and c.get("pretrain_decorrelate", 0.0) == decorrelate
+            and c.get("pretrain_supcon", 0.0) == supcon
             and c.get("class_names") == list(class_names))
 
 
@@ -156,6 +163,9 @@ CLAIMS = (
     ("the HDC refinement loss + adapter improves feature quality (silhouette)", "hdc_refine", "discriminative",
      "silhouette"),
     ("fine-tuning the backbone raises HDC accuracy over frozen features", "full", "linear_probe", "hdc_accuracy"),
+    ("LP-FT (probe, then fine-tune from the probed head) beats full fine-tuning", "lp_ft", "full", "accuracy"),
+    ("LP-FT beats training from scratch", "lp_ft", "scratch", "accuracy"),
+    ("L2-SP (a pull towards the pretrained weights) beats full fine-tuning", "l2sp", "full", "accuracy"),
 )
 
 

@@ -13,7 +13,10 @@ gradient clipping; the schedule (onecycle, cosine with warm-up, constant);
 the loss (cross-entropy, or `hdc` = cross-entropy + consistency with the
 original features + a triplet separation term; optionally + `decorrelate`
 times the embedding's variance-covariance term, what `pretrain` uses
-against embedding collapse); augmentation; early
+against embedding collapse, and + `supcon` times a supervised contrastive
+term); L2-SP (`l2sp`: keep the backbone near its pretrained weights);
+LP-FT (`probe_epochs`: a linear probe first, then fine-tuning from
+the probed head); augmentation; early
 stopping on the validation split; the feature cache.
 """
 
@@ -53,6 +56,12 @@ class FinetuneConfig:
     loss_weights: tuple[float, float, float] = (1.0, 0.5, 0.5)  # ce, consistency, separation
     margin: float = 0.2  # triplet margin on cosine distance
     decorrelate: float = 0.0  # weight of the embedding variance-covariance term (losses.decorrelation)
+    supcon: float = 0.0  # weight of the supervised contrastive term on the embedding (losses.supcon_mean)
+    temperature: float = 0.1  # SupCon's temperature
+    l2sp: float = 0.0  # L2-SP: weight of the squared distance of the backbone from its pretrained weights
+    # LP-FT: the first probe_epochs of `epochs` train the head alone on the frozen backbone (cached
+    # features), then the run continues for the rest from the probed head (workflow.finetune)
+    probe_epochs: int = 0
     # data and loop
     epochs: int = 60
     batch_size: int = 64
@@ -76,6 +85,13 @@ class FinetuneConfig:
         if self.decorrelate < 0 or (self.decorrelate and self.head == "attention"):
             raise ValueError(f"decorrelate must be >= 0 and needs an embedding head (not attention), "
                              f"got {self.decorrelate} with head {self.head!r}")
+        if (self.supcon < 0 or self.temperature <= 0 or (self.supcon and self.head == "attention")):
+            raise ValueError(f"supcon must be >= 0 with temperature > 0 and an embedding head (not attention), "
+                             f"got supcon {self.supcon}, temperature {self.temperature}, head {self.head!r}")
+        if self.l2sp < 0 or (self.l2sp and not self.pretrained):
+            raise ValueError(f"l2sp must be >= 0 and needs a pretrained backbone, got {self.l2sp}")
+        if not 0 <= self.probe_epochs < self.epochs:
+            raise ValueError(f"probe_epochs must lie in [0, epochs={self.epochs}), got {self.probe_epochs}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
         if self.unfreeze is not None:
@@ -152,4 +168,6 @@ STRATEGIES: dict[str, dict] = {
     "progressive": {"unfreeze": ((0, 0), (10, 2), (20, 4)), "keep_frozen": 1},
     "discriminative": {"backbone_lr_scale": 0.1},
     "hdc_refine": {"adapter": True, "loss": "hdc", "backbone_lr_scale": 0.1},
+    "lp_ft": {"probe_epochs": 20},
+    "l2sp": {"l2sp": 0.01},
 }

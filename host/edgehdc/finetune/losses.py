@@ -54,3 +54,23 @@ def decorrelation(emb: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     cov = (z.T @ z) / (len(z) - 1)
     off_diagonal = cov - torch.diag(torch.diagonal(cov))
     return variance + off_diagonal.pow(2).sum() / emb.shape[1]
+
+
+def supcon_mean(emb: torch.Tensor, y: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+    """Supervised contrastive loss (Khosla et al., 2020) over one batch of embeddings, one view per sample.
+
+    For each anchor with a same-class partner: minus the mean log-probability, under a softmax over
+    every other sample's cosine similarity / temperature, of its same-class partners. It pulls a class
+    together and pushes all others away, which spreads the classes over more directions than
+    cross-entropy's K - 1.
+    """
+    z = F.normalize(emb, dim=1)
+    sim = z @ z.T / temperature
+    eye = torch.eye(len(y), dtype=torch.bool, device=y.device)
+    log_prob = sim - torch.logsumexp(sim.masked_fill(eye, float("-inf")), dim=1, keepdim=True)
+    pos = (y[:, None] == y[None, :]) & ~eye
+    has_pos = pos.any(1)
+    if not has_pos.any():
+        return emb.sum() * 0
+    mean_pos = (log_prob * pos).sum(1)[has_pos] / pos.sum(1)[has_pos]
+    return -mean_pos.mean()

@@ -109,8 +109,9 @@ class Trainer:
             raise ValueError(f"need as many labels as samples (> 0), got {len(x_train)} and {len(y_train)}")
         if (x_val is None) != (y_val is None) or (x_val is not None and len(x_val) != len(y_val)):
             raise ValueError("x_val and y_val go together, one label per sample")
-        if cfg.decorrelate and not hasattr(self.model, "forward_head"):
-            raise ValueError("decorrelate acts on the embedding: the model needs forward_features/forward_head")
+        if (cfg.decorrelate or cfg.supcon) and not hasattr(self.model, "forward_head"):
+            raise ValueError("decorrelate and supcon act on the embedding: "
+                             "the model needs forward_features/forward_head")
         torch.manual_seed(cfg.seed)
         self.g = torch.Generator().manual_seed(cfg.seed)
         self.x, self.y = to_nchw(x_train), torch.as_tensor(np.asarray(y_train), dtype=torch.long)
@@ -123,11 +124,14 @@ class Trainer:
         set_trainable(self.model, self._top(0))
         self.cache = None
         if (cfg.cache_features and cfg.frozen_backbone and not cfg.augment and not cfg.adapter and cfg.loss == "ce"
-                and not cfg.decorrelate):
+                and not cfg.decorrelate and not cfg.supcon):
             self.cache = FeatureCache(self.model, self.x)
         self.original = None
         if cfg.loss == "hdc":  # the features before fine-tuning, for the consistency term
             self.original = copy.deepcopy(self.model).eval().requires_grad_(False)
+        # L2-SP's anchor: the backbone as loaded (Li et al., 2018), what fine-tuning may move away from
+        self.anchor = [(p, p.detach().clone()) for _, b in backbone_blocks(self.model) for p in b.parameters()
+                       if cfg.l2sp]
         self.steps = math.ceil(len(self.x) / cfg.batch_size)
         # fused: one kernel per step for all parameters instead of a Python loop over them; on a cached
         # head that loop was most of the step (see benchmarks/results/finetune_cache.md)
@@ -252,9 +256,14 @@ class Trainer:
     def _loss(self, xb: torch.Tensor, yb: torch.Tensor, global_n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """This rank's loss, scaled so the DDP average of the gradients is the global batch's gradient."""
         cfg = self.cfg
-        feats, logits = self.step_module(xb)
+        if self.cache is not None and self.world == 1:  # the cached head alone: spare the wrapper module's call
+            feats, logits = xb, self.model.forward_head(xb)
+        else:
+            feats, logits = self.step_module(xb)
         w_ce, w_cons, w_sep = cfg.loss_weights if cfg.loss == "hdc" else (1.0, 0.0, 0.0)
-        per_sample = w_ce * losses.cross_entropy_sum(logits, yb)
+        per_sample = losses.cross_entropy_sum(logits, yb)
+        if w_ce != 1.0:  # a multiply by 1 is exact, but it is one more kernel per step
+            per_sample = w_ce * per_sample
         if cfg.loss == "hdc":
             with torch.no_grad():
                 original = self.original.forward_features(xb)
@@ -265,6 +274,11 @@ class Trainer:
             loss = loss + w_sep * sep
         if cfg.decorrelate:  # a batch statistic: over the global batch, like the triplet term
             loss = loss + cfg.decorrelate * losses.decorrelation(distributed.all_gather_grad(feats))
+        if cfg.l2sp:  # the same on every rank, so DDP's average keeps it whole
+            loss = loss + cfg.l2sp * sum((p - p0).pow(2).sum() for p, p0 in self.anchor if p.requires_grad)
+        if cfg.supcon:  # contrasts every pair of the global batch
+            loss = loss + cfg.supcon * losses.supcon_mean(distributed.all_gather_grad(feats),
+                                                          distributed.all_gather_grad(yb), cfg.temperature)
         return loss, logits
 
     @torch.no_grad()

@@ -66,25 +66,29 @@ def build_model(cfg: FinetuneConfig, model_name: str, model_kwargs: dict, num_cl
 # and 89% (JapaneseVowels) of the target embeddings' spread), leaving a new class little room to
 # differ. 3 was picked from {1, 3} by the target validation accuracy; docs/finetune.md.
 PRETRAIN_DECORRELATE = 3.0
+# Supervised contrastive weight and length of pretraining (docs/finetune.md, "LP-FT and SupCon").
+PRETRAIN_SUPCON = 0.0
+PRETRAIN_EPOCHS = 60
 
 
 def pretrain(base: Split, out: str | Path, model_name: str | None = None, model_kwargs: dict | None = None,
-             epochs: int = 30, seed: int = 0, progress: bool = True,
-             decorrelate: float = PRETRAIN_DECORRELATE) -> Path:
+             epochs: int = PRETRAIN_EPOCHS, seed: int = 0, progress: bool = True,
+             decorrelate: float = PRETRAIN_DECORRELATE, supcon: float = PRETRAIN_SUPCON) -> Path:
     """Train a backbone from scratch on the base task and save it (`edgehdc.models.save_model` format).
 
     The loss is cross-entropy + `decorrelate` x the embedding's variance-covariance term
-    (`losses.decorrelation`), which keeps the embedding from collapsing onto the base classes.
+    (`losses.decorrelation`), which keeps the embedding from collapsing onto the base classes,
+    + `supcon` x the supervised contrastive term (`losses.supcon_mean`).
     """
     if model_name is None:
         model_name, model_kwargs = default_model(base.sample_shape)
     model_kwargs = model_kwargs or {}
-    cfg = FinetuneConfig.strategy("scratch", epochs=epochs, seed=seed, decorrelate=decorrelate)
+    cfg = FinetuneConfig.strategy("scratch", epochs=epochs, seed=seed, decorrelate=decorrelate, supcon=supcon)
     model = build_model(cfg, model_name, model_kwargs, base.num_classes)
     Trainer(model, cfg, progress=progress).fit(base.x_train, base.y_train)
     spec = model_spec(cfg, model_name, model_kwargs, base.num_classes)
     return save_model(out, model, spec, class_names=list(base.class_names), pretrain_epochs=epochs,
-                      pretrain_decorrelate=decorrelate)
+                      pretrain_decorrelate=decorrelate, pretrain_supcon=supcon)
 
 
 @dataclass
@@ -106,6 +110,8 @@ def finetune(cfg: FinetuneConfig, task: FewShot, checkpoint: str | Path | None =
     model_kwargs = model_kwargs or {}
     model = build_model(cfg, model_name, model_kwargs, split.num_classes, checkpoint, trusted)
     t0 = time.perf_counter()
+    if cfg.probe_epochs:
+        cfg = linear_probe_first(model, cfg, task, progress)
     trainer = Trainer(model, cfg, checkpoint_dir=checkpoint_dir, tensorboard=tensorboard, progress=progress)
     result = trainer.fit(split.x_train, split.y_train, task.x_val, task.y_val, resume=resume)
     wall = time.perf_counter() - t0
@@ -113,6 +119,21 @@ def finetune(cfg: FinetuneConfig, task: FewShot, checkpoint: str | Path | None =
     m.update(train_seconds=wall, trainable_params=result.trainable_params, epochs_run=len(result.history["loss"]),
              best_epoch=result.best_epoch, stopped_early=result.stopped_early)
     return Run(model, result, m, model_spec(cfg, model_name, model_kwargs, split.num_classes))
+
+
+def linear_probe_first(model: nn.Module, cfg: FinetuneConfig, task: FewShot, progress: bool = True) -> FinetuneConfig:
+    """LP-FT's first phase (Kumar et al., 2022): train the head alone on the frozen backbone for
+    cfg.probe_epochs (cached features, cross-entropy, best validation weights kept); returns the
+    config of the second phase, which fine-tunes from the probed head for the remaining epochs.
+
+    Why: a random head's large early gradients distort the pretrained features before the head is any
+    good; a probed head asks the backbone only for what the features lack. The probe is deterministic
+    in cfg.seed, so a resumed second phase (its own last.pt) ends where an uninterrupted run does.
+    """
+    probe = cfg.replace(unfreeze=((0, 0),), augment=False, loss="ce", decorrelate=0.0, supcon=0.0,
+                        epochs=cfg.probe_epochs, probe_epochs=0, strategy=f"{cfg.strategy} (probe)")
+    Trainer(model, probe, progress=progress).fit(task.train.x_train, task.train.y_train, task.x_val, task.y_val)
+    return cfg.replace(epochs=cfg.epochs - cfg.probe_epochs, probe_epochs=0)
 
 
 def evaluate_run(model: nn.Module, split: Split, int8: bool = True, hdc_dim: int = 2048) -> dict:
