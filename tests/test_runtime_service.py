@@ -125,3 +125,47 @@ def test_hdc_model_keeps_its_infer_reply_and_reads_every_output(tmp_path):
     np.testing.assert_array_equal(hdc.hv, encoder.encode(expected[0].reshape(1, -1))[0])
     for got, e in zip(outputs, expected):
         np.testing.assert_array_equal(got.reshape(-1), e.reshape(-1))
+
+
+class HandService:
+    """ehd_service bound to a hand-built plain model table (ctypes): init status, then requests."""
+
+    def __init__(self, tensors, outputs, arena_size):
+        import ctypes as C
+
+        import edgehdc_bindings as fw
+        from edgehdc_bindings import structs as S
+
+        class Board(C.Structure):  # ehd_service_board
+            _fields_ = [("name", C.c_char_p), ("backend", C.c_uint8), ("ticks", C.c_void_p), ("ticks_hz", C.c_uint32)]
+
+        self.lib, self.wire = fw.default_library(), b""
+        self.tensors = (S.Tensor * len(tensors))(*(S.Tensor(0, S.Dims(*shape), 0) for shape in tensors))
+        self.outputs = (C.c_uint16 * len(outputs))(*outputs)
+        self.model = S.Model(None, 0, self.tensors, len(tensors), 0, S.NO_TENSOR, arena_size, (C.c_uint8 * 8)(),
+                             self.outputs, len(outputs))
+        self.ticks = C.CFUNCTYPE(C.c_uint32)(lambda: 0)
+        self.write = C.CFUNCTYPE(None, C.c_void_p, C.POINTER(C.c_uint8), C.c_size_t)(self._written)
+        self.board = Board(None, 0, C.cast(self.ticks, C.c_void_p), 1)
+        self.svc, self.hdc, self.arena = (C.c_uint8 * (1 << 16))(), (C.c_uint8 * 256)(), np.zeros(arena_size, np.int8)
+        self.status = self.lib.ehd_service_init(self.svc, C.byref(self.model), self.hdc, S.ptr(self.arena, C.c_int8),
+                                                C.c_uint32(arena_size), C.byref(self.board), self.write, None)
+
+    def _written(self, _ctx, data, n):
+        import ctypes as C
+
+        self.wire += C.string_at(data, n)
+
+    def request(self, msg, body=b""):
+        for byte in p.frame(p.encode_packet(msg, 1, body)):
+            self.lib.ehd_service_feed(self.svc, byte)
+        reply, self.wire = p.unframe(self.wire), b""
+        return reply
+
+
+def test_init_refuses_outputs_whose_sizes_wrap_32_bits():
+    """65535 outputs of 65537 bytes sum to 3 mod 2^32: the INFER reply must be refused, not sized 7."""
+    from edgehdc_bindings import structs as S
+
+    assert HandService([(1, 1, 1, 65537)], [0] * 65535, 65537).status == S.Status.ERR_ARG
+

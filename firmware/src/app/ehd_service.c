@@ -50,13 +50,14 @@ static int has_hdc(const ehd_model *model)
     return model->feature != EHD_NO_TENSOR;
 }
 
-/* HDC model: label, ticks, distances, features, hv. Plain model: ticks_model, then every output. */
-static uint32_t infer_reply_bytes(const ehd_model *model, const ehd_hdc_model *hdc)
+/* HDC model: label, ticks, distances, features, hv. Plain model: ticks_model, then every output
+ * (summed in 64 bits: 65535 outputs of up to 4 GiB each must not wrap below the frame size). */
+static uint64_t infer_reply_bytes(const ehd_model *model, const ehd_hdc_model *hdc)
 {
     if (has_hdc(model)) {
         return INFER_FIXED_BYTES + 2u * hdc->n_classes + hdc->n_features + hdc->dim / 8u;
     }
-    uint32_t bytes = 4u;
+    uint64_t bytes = 4u;
     for (uint16_t k = 0; k < model->n_outputs; k++) {
         bytes += ehd_model_tensor_bytes(model, model->outputs[k]);
     }
@@ -262,7 +263,7 @@ void ehd_service_infer(ehd_service *svc, const ehd_proto_packet *packet)
     for (uint32_t w = 0; w < hdc->dim / 32u; w++) {
         p = put_u32(p, hv[w]);
     }
-    reply(svc, type, packet->seq, infer_reply_bytes(model, hdc));
+    reply(svc, type, packet->seq, (size_t)infer_reply_bytes(model, hdc));
 }
 
 void ehd_service_handle(ehd_service *svc, const ehd_proto_packet *packet)
