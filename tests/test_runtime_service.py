@@ -169,3 +169,15 @@ def test_init_refuses_outputs_whose_sizes_wrap_32_bits():
 
     assert HandService([(1, 1, 1, 65537)], [0] * 65535, 65537).status == S.Status.ERR_ARG
 
+
+def test_model_info_refuses_what_its_fields_cannot_hold():
+    """256 outputs do not fit MODEL_INFO's n_outputs:u8, a dimension of 70,000 not a u16: RUNTIME, not
+    a description with truncated numbers."""
+    for tensors, outputs in [([(1, 1, 1, 1)], [0] * 256), ([(1, 1, 1, 70_000), (1, 1, 1, 1)], [1])]:
+        svc = HandService(tensors, outputs, 70_000)
+        assert svc.status == 0 and svc.request(p.MsgType.INFO).type == p.MsgType.INFO | p.REPLY
+        reply = svc.request(p.MsgType.MODEL_INFO)
+        assert reply.type == p.MsgType.ERROR and reply.body[0] == p.ErrorCode.RUNTIME, reply
+    svc = HandService([(1, 1, 1, 65_535), (1, 1, 1, 1)], [1] * 255, 70_000)  # the largest it can describe
+    info = p.ModelInfo.from_body(svc.request(p.MsgType.MODEL_INFO).body)
+    assert info.input.shape == (1, 1, 1, 65_535) and len(info.outputs) == 255

@@ -24,6 +24,26 @@ static int answer(ehd_service *svc, const ehd_proto_packet *packet, const uint8_
     return 1;
 }
 
+/* A tensor description holds each dimension in a u16. */
+static int dims_fit_u16(const ehd_dims *d)
+{
+    return d->n <= 0xFFFF && d->h <= 0xFFFF && d->w <= 0xFFFF && d->c <= 0xFFFF;
+}
+
+/* MODEL_INFO can describe the model: n_outputs and feature fit a u8 (0xFF: no feature), dims a u16. */
+static int describable(const ehd_model *model)
+{
+    if (model->n_outputs > 0xFFu || !dims_fit_u16(&model->tensors[model->input].dims)) {
+        return 0;
+    }
+    for (uint32_t k = 0; k < model->n_outputs; k++) {
+        if (!dims_fit_u16(&model->tensors[model->outputs[k]].dims)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static uint8_t *put_tensor(uint8_t *p, const ehd_model *model, uint16_t index)
 {
     const ehd_tensor *t = &model->tensors[index];
@@ -46,7 +66,7 @@ static int handle_model_info(ehd_service *svc, const ehd_proto_packet *packet)
         return fail(svc, packet, EHD_PROTO_ERR_RUNTIME, svc->config);
     }
     const uint32_t n_outputs = model->n_outputs;
-    if (3u + TENSOR_DESC_BYTES * (1u + n_outputs) > EHD_PROTO_MAX_BODY) {
+    if (3u + TENSOR_DESC_BYTES * (1u + n_outputs) > EHD_PROTO_MAX_BODY || !describable(model)) {
         return fail(svc, packet, EHD_PROTO_ERR_RUNTIME, EHD_ERR_ARG);
     }
     uint8_t feature = NO_OUTPUT;
