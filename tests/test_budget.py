@@ -133,3 +133,8 @@ def test_tiny_model_footprint_counts_its_tables_and_ram(tmp_path):
     assert weights + hdc < need.flash < weights + hdc + 512  # + biases, multipliers, shifts, params
     scratch = 2 * 1024 * ((tiny.N_FEATURES + 31) // 32)  # the sign projection's int16 partial sums
     assert need.ram == 216 + scratch  # the arena of the tiny model, and the HDC scratch
+
+
+def test_linker_lengths_in_hex_are_read_whole():
+    script = "MEMORY {\n  FLASH (rx) : ORIGIN = 0x08000000, LENGTH = 0x00100000\n  RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 320K\n}"
+    assert budget.memory_regions(script) == {"FLASH": 1 << 20, "RAM": 320 * 1024}  # not 0 (the "0" of "0x")

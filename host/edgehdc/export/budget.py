@@ -24,7 +24,7 @@ from edgehdc.export.csource import constants, ram_arrays
 
 ROOT = Path(__file__).resolve().parents[3]
 POINTER_BYTES = 4  # every supported core is 32-bit
-_MEMORY = re.compile(r"(\w+)\s*\([^)]*\)\s*:\s*ORIGIN\s*=\s*\w+\s*,\s*LENGTH\s*=\s*(\d+)\s*([KM]?)")
+_MEMORY = re.compile(r"(\w+)\s*\([^)]*\)\s*:\s*ORIGIN\s*=\s*\w+\s*,\s*LENGTH\s*=\s*(0[xX][0-9a-fA-F]+|\d+)\s*([KM]?)")
 _ARENA = re.compile(r"#define EHD_GENERATED_ARENA_SIZE (\d+)u")
 _OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
 _SCALE = {"": 1, "K": 1024, "M": 1024 * 1024}
@@ -70,10 +70,16 @@ def linker_script(env: str) -> Path:
 def board_memory(env: str) -> BoardMemory:
     """FLASH and RAM lengths of the board behind `env`, from its linker script's MEMORY block."""
     script = linker_script(env)
-    regions = {name: int(n) * _SCALE[unit] for name, n, unit in _MEMORY.findall(script.read_text())}
+    regions = memory_regions(script.read_text())
     if not {"FLASH", "RAM"} <= regions.keys():
         raise ValueError(f"{script} has no FLASH and RAM regions (found {', '.join(regions) or 'none'})")
     return BoardMemory(env, script, regions["FLASH"], regions["RAM"])
+
+
+def memory_regions(script: str) -> dict[str, int]:
+    """{region: LENGTH in bytes} of a linker script's MEMORY block (decimal or 0x hex, K/M suffix)."""
+    return {name: (int(n, 16) if n[:2] in ("0x", "0X") else int(n)) * _SCALE[unit]
+            for name, n, unit in _MEMORY.findall(script)}
 
 
 def footprint(header: str, source: str) -> Footprint:
