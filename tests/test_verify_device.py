@@ -9,7 +9,7 @@ import pytest
 from edgehdc import cli
 from edgehdc.quant.ir import OpKind, QuantParams
 from edgehdc.quant.tflite_io import to_tflite
-from edgehdc.verify_device import seeded_inputs
+from edgehdc.verify_device import compare_outputs, seeded_inputs
 from test_runtime_model import Builder, float_io_model
 
 AD = Path(__file__).resolve().parents[2] / "shared" / "models" / "mlperf_tiny" / "ad01_int8.tflite"
@@ -47,3 +47,12 @@ def test_seeded_inputs_cover_a_float_input_range():
     np.testing.assert_array_equal(xs, seeded_inputs(g, 50, seed=3))
     # QUANTIZE scale 0.03, zero point 4: int8 covers [-3.96, 3.69]; the inputs reach past both ends.
     assert xs.min() < -3.96 and xs.max() > 3.69
+
+
+def test_an_output_the_device_did_not_return_is_a_mismatch():
+    e = [np.arange(4, dtype=np.int8), np.array([1.5, -2.0], np.float32)]
+    assert [bad.size for _, bad, _ in compare_outputs([e[0].copy()], e)] == [0, 2]  # not silently skipped
+    got = [e[0].copy(), np.array([1.5, -0.0], np.float32)]  # -0.0 == 0.0 but its bits differ
+    assert [(k, list(bad), n) for k, bad, n in compare_outputs(got, e)] == [(0, [], 4), (1, [1], 2)]
+    with pytest.raises(ValueError, match="3 outputs"):
+        compare_outputs([*e, e[0]], e)

@@ -91,17 +91,28 @@ def verify_device(model: Path, board: str = "qemu-m4", backend: str = "portable"
             x = x.reshape(graph.tensors[graph.inputs[0]].shape)
             t, outputs, _ = link.run(x)
             ticks.append(t)
-            for k, (got, expected) in enumerate(zip(outputs, mirror.run(x))):
-                a, e = _bits(got), _bits(expected)
-                bad = np.flatnonzero(a != e) if a.size == e.size else np.arange(max(a.size, e.size))
+            for k, bad, size in compare_outputs(outputs, mirror.run(x)):
                 mismatches += int(bad.size)
-                compared += int(e.size)
+                compared += size
                 if bad.size and first is None:
                     first = f"sample {n} output {k} element {int(bad[0])}"
         if profile is not None:
             profile(link, xs[0].reshape(graph.tensors[graph.inputs[0]].shape))
     instructions = round(ticks_to_instructions(float(np.mean(ticks)), info.counter_hz, emulated.icount_shift))
     return DeviceVerification(mismatches, compared, instructions, flash, ram, arena, samples, first)
+
+
+def compare_outputs(got: list[np.ndarray], expected: list[np.ndarray]) -> list[tuple[int, np.ndarray, int]]:
+    """(output index, indices of its mismatching elements, elements compared) for every output the
+    mirror has; an output the device lacks (or one of another size) mismatches in every element."""
+    if len(got) > len(expected):
+        raise ValueError(f"the device returned {len(got)} outputs, the model has {len(expected)}")
+    result = []
+    for k, e in enumerate(map(_bits, expected)):
+        a = _bits(got[k]) if k < len(got) else np.empty(0, e.dtype)
+        bad = np.flatnonzero(a != e) if a.size == e.size else np.arange(max(a.size, e.size))
+        result.append((k, bad, int(e.size)))
+    return result
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
