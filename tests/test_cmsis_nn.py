@@ -168,3 +168,25 @@ def test_bad_arguments_give_the_portable_status(lib):
         adapter = getattr(cm, fn + "_cmsis_nn") if fn != "add_s8" or a.shape == bb.shape else None
         if adapter is not None:
             assert _status(lambda: adapter(*args, lib=lib)) == expected, fn
+
+
+def test_a_1x1_conv_with_a_smaller_output_writes_only_that_output(lib):
+    """arm_convolve_1x1_s8_fast writes one row per input pixel: a table whose 1x1 stride-1 conv has a
+    smaller output than its input (TFLite never makes one) goes to the portable kernel, which writes
+    exactly the output, instead of past it."""
+    import ctypes as C
+    import dataclasses
+
+    from edgehdc_bindings.kernels import conv_call_args
+    from edgehdc_bindings.structs import ptr
+
+    rng = np.random.default_rng(7)
+    x, w, b, p = _conv(rng, in_c=4, out_c=8, kh=1, kw=1, size=(6, 6), pad=(0, 0))
+    small = dataclasses.replace(p, out_h=2, out_w=2)
+    out, args, _alive = conv_call_args(x, w, b, small, 8)
+    guarded = np.full(x.shape[0] * 36 * 8, 0x55, np.int8)  # room for what the fast kernel would write
+    assert lib.ehd_convolve_wrapper_s8(*args[:5], ptr(guarded, C.c_int8)) == 0
+    n = out.size
+    assert np.all(guarded[n:] == 0x55), "wrote past the output tensor"
+    expected = fw.conv2d_s8(x, w, b, small)  # portable: the 2x2 corner of the full output
+    np.testing.assert_array_equal(guarded[:n].reshape(expected.shape), expected)

@@ -101,13 +101,24 @@ static inline int ehd_cmsis_windows_inside(int32_t out, int32_t stride, int32_t 
     return (int64_t)(out - 1) * stride - pad < in;
 }
 
+/* arm_convolve_1x1_s8_fast sizes its output from the input (n x h x w rows), not from output_dims:
+ * its geometry must keep every input pixel, or it writes past a smaller output. */
+static inline int ehd_cmsis_1x1_fast_sized(const ehd_conv_params *conv, const ehd_dims *in,
+                                           const ehd_dims *out)
+{
+    const int fast = conv->filter.h == 1 && conv->filter.w == 1 && conv->stride_h == 1 && conv->stride_w == 1 &&
+                     conv->pad_h == 0 && conv->pad_w == 0 && conv->dilation_h == 1 && conv->dilation_w == 1;
+    return !fast || (out->h == in->h && out->w == in->w);
+}
+
 /* A convolution CMSIS-NN takes: int8 zero points, the output size TFLite computes. */
 static inline int ehd_cmsis_conv_ok(const ehd_conv_params *conv, const ehd_offsets *offsets,
                                     const ehd_dims *in, const ehd_dims *out)
 {
     return ehd_cmsis_offsets_ok(offsets->input_offset, offsets->output_offset) &&
            ehd_cmsis_windows_inside(out->h, conv->stride_h, conv->pad_h, in->h) &&
-           ehd_cmsis_windows_inside(out->w, conv->stride_w, conv->pad_w, in->w);
+           ehd_cmsis_windows_inside(out->w, conv->stride_w, conv->pad_w, in->w) &&
+           ehd_cmsis_1x1_fast_sized(conv, in, out);
 }
 
 /* A kernel status as ours: CMSIS-NN only reports arguments it cannot take. */
