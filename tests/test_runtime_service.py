@@ -164,7 +164,7 @@ class HandService:
 
 
 def test_init_refuses_outputs_whose_sizes_wrap_32_bits():
-    """65535 outputs of 65537 bytes sum to 3 mod 2^32: the INFER reply must be refused, not sized 7."""
+    """65535 outputs of 65537 bytes plus the 4 bytes of ticks sum to 3 mod 2^32: the INFER reply must be refused."""
     from edgehdc_bindings import structs as S
 
     assert HandService([(1, 1, 1, 65537)], [0] * 65535, 65537).status == S.Status.ERR_ARG
