@@ -322,3 +322,20 @@ def test_runtime_runs_in_place_and_refuses_what_it_cannot_run():
     assert lib.ehd_model_tensor_bytes(C.byref(model), 2) == 0  # no such tensor
     model.tensors[1].offset = 4
     assert lib.ehd_model_tensor_bytes(C.byref(model), 1) == 0  # leaves the arena
+
+
+def test_a_float32_activation_off_its_word_is_refused():
+    """QUANTIZE reads float32 with VLDR, which faults on a Cortex-M at an address not a multiple of 4:
+    the runtime refuses such a table (the host's x86 would silently run it)."""
+    import ctypes as C
+
+    from edgehdc_bindings import structs as S
+
+    params = S.QuantizeParams(0.05, 3)
+    for in_offset, expected in [(4, S.Status.OK), (2, S.Status.ERR_ARENA)]:
+        tensors = (S.Tensor * 2)(S.Tensor(in_offset, S.Dims(1, 1, 1, 4), 0, S.Dtype.FLOAT32),
+                                 S.Tensor(32, S.Dims(1, 1, 1, 4), 3))
+        layers = (S.Layer * 1)(S.Layer(int(S.Op.QUANTIZE), (C.c_uint16 * 2)(0, S.NO_TENSOR), (C.c_uint16 * 1)(1),
+                                       C.addressof(params)))
+        model = S.Model(layers, 1, tensors, 2, 0, S.NO_TENSOR, 64, (C.c_uint8 * 8)(), (C.c_uint16 * 1)(1), 1)
+        assert invoke_table(model, np.zeros(64, np.int8)) == expected, in_offset

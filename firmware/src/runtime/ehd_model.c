@@ -29,7 +29,8 @@ static uint64_t tensor_bytes(const ehd_tensor *t)
     return (uint64_t)d->n * (uint64_t)d->h * (uint64_t)d->w * (uint64_t)d->c * ehd_dtype_bytes(t->dtype);
 }
 
-/* Checks tensor `index`: EHD_ERR_ARG if it does not exist, EHD_ERR_ARENA if it leaves the arena. */
+/* Checks tensor `index`: EHD_ERR_ARG if it does not exist, EHD_ERR_ARENA if it leaves the arena or
+ * is not aligned to its element (the arena itself is word-aligned). */
 static ehd_status check_tensor(const ehd_model *model, uint16_t index)
 {
     if (model->tensors == 0 || index >= model->n_tensors) {
@@ -40,8 +41,9 @@ static ehd_status check_tensor(const ehd_model *model, uint16_t index)
     if (d->n <= 0 || d->h <= 0 || d->w <= 0 || d->c <= 0 || ehd_dtype_bytes(t->dtype) == 0) {
         return EHD_ERR_SHAPE;
     }
-    if (t->data == 0 && (uint64_t)t->offset + tensor_bytes(t) > model->arena_size) {
-        return EHD_ERR_ARENA;
+    if (t->data == 0 && ((uint64_t)t->offset + tensor_bytes(t) > model->arena_size ||
+                         t->offset % ehd_dtype_bytes(t->dtype) != 0)) {
+        return EHD_ERR_ARENA; /* also a float32 off its word: VLDR faults on a Cortex-M */
     }
     return EHD_OK;
 }
