@@ -458,3 +458,14 @@ def test_service_hdc_messages_without_a_learner(service):
         assert p.DeviceError.from_packet(reply).name == "LEARN_DISABLED"
     (reply,) = send(p.frame(p.encode_packet(0x1F, 9)))  # reserved for HDC, not used yet
     assert p.DeviceError.from_packet(reply).name == "UNKNOWN_TYPE"
+
+
+def test_model_info_reply_that_contradicts_itself_is_a_protocol_error():
+    desc = p._TENSOR_DESC
+    good = bytes([1, 1, 0]) + desc.pack(0, 1, 2, 2, 3, 12) + desc.pack(1, 1, 1, 1, 4, 16)
+    info = p.ModelInfo.from_body(good)
+    assert info.feature == 0 and info.outputs[0].shape == (1, 1, 1, 4) and info.outputs[0].bytes == 16
+    with pytest.raises(p.ProtocolError, match="feature"):  # output 1 of 1
+        p.ModelInfo.from_body(bytes([1, 1, 1]) + good[3:])
+    with pytest.raises(p.ProtocolError, match="13 bytes for shape"):  # not 2 x 2 x 3 int8
+        p.ModelInfo.from_body(bytes([1, 1, 0]) + desc.pack(0, 1, 2, 2, 3, 13) + good[3 + desc.size:])

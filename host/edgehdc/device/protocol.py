@@ -10,6 +10,7 @@ The constants mirror `firmware/include/ehd/ehd_protocol.h` (a test checks them).
 from __future__ import annotations
 
 import enum
+import math
 import struct
 from dataclasses import dataclass
 
@@ -380,7 +381,11 @@ class ModelInfo:
             dtype, *shape, nbytes = _TENSOR_DESC.unpack_from(body, 3 + k * _TENSOR_DESC.size)
             if dtype not in DTYPES:
                 raise ProtocolError(f"MODEL_INFO tensor {k} has unknown dtype {dtype}")
+            if nbytes != math.prod(shape) * DTYPES[dtype].itemsize:
+                raise ProtocolError(f"MODEL_INFO tensor {k}: {nbytes} bytes for shape {tuple(shape)}")
             descs.append(TensorDesc(DTYPES[dtype], tuple(shape), nbytes))
+        if feature != NO_OUTPUT and feature >= n_outputs:
+            raise ProtocolError(f"MODEL_INFO names output {feature} as the feature, of {n_outputs} outputs")
         return cls(revision, descs[0], tuple(descs[1:]), None if feature == NO_OUTPUT else feature)
 
     def infer_reply_bytes(self) -> int:
