@@ -54,25 +54,28 @@ static int32_t last_group(const int8_t *end, int32_t k)
     return (int32_t)v;
 }
 
-/* lo, hi = the two words at byte offset `off` of p: one LDRD on Cortex-M (GCC would emit two LDR). */
+/*
+ * lo, hi = the next two words at p, p advanced past them: one LDRD with
+ * writeback on Cortex-M (GCC would emit two LDR and an ADD per group).
+ */
 #if EHD_DSP_ACLE
-#define LOAD_PAIR(p, off, lo, hi) __asm__("ldrd %0, %1, [%2, #" #off "]" : "=r"(lo), "=r"(hi) : "r"(p), "m"(*(p)))
+#define LOAD_PAIR(p, lo, hi) __asm__("ldrd %0, %1, [%2], #8" : "=r"(lo), "=r"(hi), "+r"(p) : "m"(*(p)))
 #else
-#define LOAD_PAIR(p, off, lo, hi) ((lo) = (p)[(off) / 4], (hi) = (p)[(off) / 4 + 1])
+#define LOAD_PAIR(p, lo, hi) ((lo) = (p)[0], (hi) = (p)[1], (p) += 2)
 #endif
 
-/* Accumulators a0..a3 (columns 0..3) += four weights w . the columns' group at col. */
+/* Accumulators a0..a3 (columns 0..3) += four weights w . the columns' group at col; col moves on. */
 #define GROUP(w, col)                                                   \
     do {                                                                \
         const int32_t lo_ = ehd_sxtb16(w), hi_ = ehd_sxtb16_ror8(w);    \
         int32_t x_, y_;                                                 \
-        LOAD_PAIR(col, 0, x_, y_);                                      \
+        LOAD_PAIR(col, x_, y_);                                         \
         a0 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a0));                \
-        LOAD_PAIR(col, 8, x_, y_);                                      \
+        LOAD_PAIR(col, x_, y_);                                         \
         a1 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a1));                \
-        LOAD_PAIR(col, 16, x_, y_);                                     \
+        LOAD_PAIR(col, x_, y_);                                         \
         a2 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a2));                \
-        LOAD_PAIR(col, 24, x_, y_);                                     \
+        LOAD_PAIR(col, x_, y_);                                         \
         a3 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a3));                \
     } while (0)
 
@@ -112,6 +115,8 @@ EHD_DSP_INLINE void mat_mult(const ehd_dsp_gemm *g, const int32_t *block, int32_
 {
     const int32_t k = g->k, out_c = g->out_c;
     const int32_t *const block_end = block + ehd_dsp_block_words(k);
+    /* The end of the groups that make whole pairs (a group is 2 x 4 words). */
+    const int32_t *const block_end_pair = block + 2 * EHD_DSP_BLOCK_COLUMNS * (((k + 3) / 4) & ~1);
     const int32_t *bias = g->bias;
     const int8_t *w = g->weights;
     int32_t c;
@@ -122,7 +127,14 @@ EHD_DSP_INLINE void mat_mult(const ehd_dsp_gemm *g, const int32_t *block, int32_
         int32_t a0 = b, a1 = b, a2 = b, a3 = b;
         const int32_t *col = block;
         const int8_t *row = w;
-        for (; col < block_end; col += 2 * EHD_DSP_BLOCK_COLUMNS, row += 4) {
+        /* Two groups per iteration: the loop's compare and branch are paid once per 32 MACs. */
+        for (; col < block_end_pair; row += 8) {
+            const int32_t w0 = ehd_read_s8x4(row);
+            GROUP(w0, col);
+            const int32_t w1 = ehd_read_s8x4(row + 4);
+            GROUP(w1, col);
+        }
+        if (col < block_end) {
             const int32_t wv = ehd_read_s8x4(row);
             GROUP(wv, col);
         }
@@ -133,7 +145,7 @@ EHD_DSP_INLINE void mat_mult(const ehd_dsp_gemm *g, const int32_t *block, int32_
     const int32_t b = bias != 0 ? bias[c] : 0;
     int32_t a0 = b, a1 = b, a2 = b, a3 = b, n;
     const int32_t *col = block;
-    for (n = k >> 2; n > 0; n--, col += 2 * EHD_DSP_BLOCK_COLUMNS, w += 4) {
+    for (n = k >> 2; n > 0; n--, w += 4) {
         const int32_t wv = ehd_read_s8x4(w);
         GROUP(wv, col);
     }
