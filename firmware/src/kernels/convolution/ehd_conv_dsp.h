@@ -54,6 +54,14 @@ void ehd_dsp_column_s16(const int8_t *src, int32_t k, int32_t input_offset, int3
                         int32_t slot);
 
 /*
+ * Writes the n values (a multiple of 4) from src (+ input_offset) as values
+ * first .. first + n - 1 (first a multiple of 4) of column `slot`: a window
+ * widened run by run, straight from the input.
+ */
+void ehd_dsp_column_run_s16(const int8_t *src, int32_t n, int32_t input_offset, int32_t *block,
+                            int32_t slot, int32_t first);
+
+/*
  * The output pixels of the block's first `pixels` columns (1 to 4): pixel s's
  * out_c values go to out + s * out_c.
  */

@@ -14,28 +14,41 @@
 #include "../ehd_dsp.h"
 
 #if !EHD_DSP_MVE
+/* The input offset in both int16 lanes. */
+static int32_t offset_pair(int32_t input_offset) { return (int32_t)(((uint32_t)input_offset & 0xFFFFu) * 0x10001u); }
+
+/* Widens `groups` groups of four values from src into a column starting at dst; returns the next group's dst. */
+EHD_DSP_INLINE int32_t *widen_groups(const int8_t *src, int32_t groups, int32_t offset2, int32_t *dst)
+{
+    for (; groups > 0; groups--, src += 4, dst += 2 * EHD_DSP_BLOCK_COLUMNS) {
+        const int32_t v = ehd_read_s8x4(src);
+        dst[0] = ehd_sxtab16(offset2, v); /* SXTAB16 widens and adds the offset at once */
+        dst[1] = ehd_sxtab16_ror8(offset2, v);
+    }
+    return dst;
+}
+
 void ehd_dsp_column_s16(const int8_t *src, int32_t k, int32_t input_offset, int32_t *block,
                         int32_t slot)
 {
-    const int32_t offset2 = (int32_t)(((uint32_t)input_offset & 0xFFFFu) * 0x10001u);
-    int32_t *dst = block + 2 * slot;
-    int32_t n;
-    for (n = k >> 2; n > 0; n--, src += 4, dst += 2 * EHD_DSP_BLOCK_COLUMNS) {
-        const int32_t v = ehd_read_s8x4(src);
-        dst[0] = ehd_sadd16(ehd_sxtb16(v), offset2);
-        dst[1] = ehd_sadd16(ehd_sxtb16_ror8(v), offset2);
-    }
+    const int32_t offset2 = offset_pair(input_offset);
+    int32_t *dst = widen_groups(src, k >> 2, offset2, block + 2 * slot);
     if ((k & 3) != 0) {
         /* The missing values are the zero point, which the offset turns into 0. */
         int8_t last[4];
         int32_t i;
+        src += k & ~3;
         for (i = 0; i < 4; i++) {
             last[i] = i < (k & 3) ? src[i] : (int8_t)-input_offset;
         }
-        const int32_t v = ehd_read_s8x4(last);
-        dst[0] = ehd_sadd16(ehd_sxtb16(v), offset2);
-        dst[1] = ehd_sadd16(ehd_sxtb16_ror8(v), offset2);
+        widen_groups(last, 1, offset2, dst);
     }
+}
+
+void ehd_dsp_column_run_s16(const int8_t *src, int32_t n, int32_t input_offset, int32_t *block,
+                            int32_t slot, int32_t first)
+{
+    widen_groups(src, n >> 2, offset_pair(input_offset), block + 2 * slot + 2 * first);
 }
 
 /* The weights of a row's last, partial group (k & 3 of them), without reading past `end`. */
