@@ -22,9 +22,10 @@ int32_t ehd_convolve_s8_dsp_get_buffer_size(const ehd_conv_params *conv, const e
         return 0;
     }
     const int32_t k = column_length(conv, input_dims);
-    /* ACLE: the int16 block, then the staging row in whole words; MVE: four int8 columns */
+    /* ACLE: the int16 block, then the staging row in whole words; MVE: four int8 columns, then a
+       base (bias + offset x sum of weights) per output channel */
     const int32_t acle = (int32_t)sizeof(int32_t) * (ehd_dsp_block_words(k) + (k + 3) / 4);
-    const int32_t mve = EHD_DSP_BLOCK_COLUMNS * ((k + 15) & ~15);
+    const int32_t mve = EHD_DSP_BLOCK_COLUMNS * ((k + 15) & ~15) + (int32_t)sizeof(int32_t) * conv->filter.n;
     return EHD_MAX(acle, mve);
 }
 
@@ -136,7 +137,7 @@ ehd_status ehd_convolve_s8_dsp(const ehd_context *ctx, const ehd_conv_params *co
         return EHD_ERR_ARG;
     }
     const int32_t k = column_length(conv, input_dims), out_c = output_dims->c;
-    const ehd_dsp_gemm gemm = ehd_dsp_gemm_of(conv, offsets, out_c, k);
+    ehd_dsp_gemm gemm = ehd_dsp_gemm_of(conv, offsets, out_c, k);
     const int8_t pad = (int8_t)-offsets->input_offset;
     const int64_t in_batch_size = (int64_t)input_dims->h * input_dims->w * input_dims->c;
     const int64_t pixels = (int64_t)output_dims->n * output_dims->h * output_dims->w;
@@ -147,6 +148,9 @@ ehd_status ehd_convolve_s8_dsp(const ehd_context *ctx, const ehd_conv_params *co
     int8_t *columns = (int8_t *)ctx->buf;
     const int32_t stride = (k + 15) & ~15;
     const int8_t *cols[EHD_DSP_BLOCK_COLUMNS] = {columns, columns, columns, columns};
+    int32_t *base = (int32_t *)(columns + EHD_DSP_BLOCK_COLUMNS * stride);
+    ehd_mve_channel_bases(&gemm, base);
+    gemm.base = base;
 #else
     int32_t *block = (int32_t *)ctx->buf;
     int8_t *staging = (int8_t *)(block + ehd_dsp_block_words(k));

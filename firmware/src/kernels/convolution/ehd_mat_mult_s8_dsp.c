@@ -180,35 +180,56 @@ void ehd_dsp_mat_mult_s8_s16(const ehd_dsp_gemm *g, const int32_t *block, int32_
 #endif /* !EHD_DSP_MVE */
 
 #if EHD_DSP_MVE
-void ehd_mve_mat_mult_s8(const ehd_dsp_gemm *g, const int8_t *const cols[4], int32_t pixels, int8_t *out)
+void ehd_mve_channel_bases(const ehd_dsp_gemm *g, int32_t *base)
 {
-    const int32_t k = g->k, out_c = g->out_c;
-    const int8_t *c0 = cols[0], *c1 = cols[1], *c2 = cols[2], *c3 = cols[3];
-    const uint32x4_t to_pixel = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)out_c);
-    const mve_pred16_t stored = vctp32q((uint32_t)pixels);
-    const int8_t *w = g->weights;
+    const int32_t k = g->k;
     int32_t c, i;
-
-    for (c = 0; c < out_c; c++, w += k) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, sum = 0;
+    for (c = g->c_begin; c < g->c_end; c++) {
+        const int8_t *w = g->weights + (int64_t)c * k;
+        int32_t sum = 0;
         for (i = 0; i < k; i += 16) {
-            /* The last 16 are tail-predicated: lanes past k are neither read nor summed. */
-            const mve_pred16_t p = vctp8q((uint32_t)(k - i));
-            const int8x16_t wv = vldrbq_z_s8(w + i, p);
-            sum = vaddvaq_s8(sum, wv);
-            a0 = vmladavaq_s8(a0, vldrbq_z_s8(c0 + i, p), wv);
-            a1 = vmladavaq_s8(a1, vldrbq_z_s8(c1 + i, p), wv);
-            a2 = vmladavaq_s8(a2, vldrbq_z_s8(c2 + i, p), wv);
-            a3 = vmladavaq_s8(a3, vldrbq_z_s8(c3 + i, p), wv);
+            sum = vaddvaq_s8(sum, vldrbq_z_s8(w + i, vctp8q((uint32_t)(k - i)))); /* lanes past k read as 0 */
         }
         /* sum of (x + offset) * w = sum of x * w + offset * sum of w, all wrapping like int32 */
-        const uint32_t base = (uint32_t)(g->bias != 0 ? g->bias[c] : 0) +
-                              (uint32_t)g->input_offset * (uint32_t)sum;
+        base[c - g->c_begin] = (int32_t)((uint32_t)(g->bias != 0 ? g->bias[c] : 0) +
+                                         (uint32_t)g->input_offset * (uint32_t)sum);
+    }
+}
+
+void ehd_mve_mat_mult_s8(const ehd_dsp_gemm *g, const int8_t *const cols[4], int32_t pixels, int8_t *out)
+{
+    const int32_t k = g->k, out_c = g->out_c, tail = k & 15;
+    const uint32x4_t to_pixel = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)out_c);
+    const mve_pred16_t stored = vctp32q((uint32_t)pixels);
+    const mve_pred16_t last = vctp8q((uint32_t)tail);
+    const int8_t *w = g->weights + (int64_t)g->c_begin * k;
+    int32_t c, n;
+
+    for (c = g->c_begin; c < g->c_end; c++) {
+        const int8_t *c0 = cols[0], *c1 = cols[1], *c2 = cols[2], *c3 = cols[3];
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        /* 16 k per step, no predication: the weight sums were taken once (ehd_mve_channel_bases). */
+        for (n = k >> 4; n > 0; n--, w += 16, c0 += 16, c1 += 16, c2 += 16, c3 += 16) {
+            const int8x16_t wv = vldrbq_s8(w);
+            a0 = vmladavaq_s8(a0, vldrbq_s8(c0), wv);
+            a1 = vmladavaq_s8(a1, vldrbq_s8(c1), wv);
+            a2 = vmladavaq_s8(a2, vldrbq_s8(c2), wv);
+            a3 = vmladavaq_s8(a3, vldrbq_s8(c3), wv);
+        }
+        if (tail != 0) {
+            /* Tail-predicated: lanes past k are neither read nor summed. */
+            const int8x16_t wv = vldrbq_z_s8(w, last);
+            a0 = vmladavaq_s8(a0, vldrbq_z_s8(c0, last), wv);
+            a1 = vmladavaq_s8(a1, vldrbq_z_s8(c1, last), wv);
+            a2 = vmladavaq_s8(a2, vldrbq_z_s8(c2, last), wv);
+            a3 = vmladavaq_s8(a3, vldrbq_z_s8(c3, last), wv);
+            w += tail;
+        }
         int32x4_t acc = vdupq_n_s32(a0);
         acc = vsetq_lane_s32(a1, acc, 1);
         acc = vsetq_lane_s32(a2, acc, 2);
         acc = vsetq_lane_s32(a3, acc, 3);
-        acc = ehd_mve_requantize(vaddq_n_s32(acc, (int32_t)base), vdupq_n_s32(g->multiplier[c]),
+        acc = ehd_mve_requantize(vaddq_n_s32(acc, g->base[c - g->c_begin]), vdupq_n_s32(g->multiplier[c]),
                                  vdupq_n_s32(g->shift[c]), g->output_offset, g->act_min, g->act_max);
         vstrbq_scatter_offset_p_s32(out + c, to_pixel, acc, stored);
     }
