@@ -1,6 +1,6 @@
 """The dsp kernels on the MLPerf Tiny models' layers, each alone on the emulated cores.
 
-    .venv/bin/python benchmarks/device_dsp_mlperf.py [--cores cortex-m4,cortex-m7,cortex-m55]
+    .venv/bin/python benchmarks/device_dsp_mlperf.py [--cores cortex-m7,cortex-m55] [--cmsis-cores cortex-m4,cortex-m55]
 
 The runtime does not run these models yet, so every CONV_2D, DEPTHWISE_CONV_2D,
 FULLY_CONNECTED, ADD and pooling layer of the four models in
@@ -10,8 +10,10 @@ export's) on the activations the Numba mirror computes for one seeded random
 input; the image checks every output byte against the mirror. Instructions
 come from the board counter under QEMU's fixed icount (exact). On the
 Cortex-M4 both backends run (portable is the baseline of the same run); on the
-other cores the dsp backend. Model-level instr/MAC = the sum over the measured
-layers / the model's MACs (RESHAPE and SOFTMAX, a few hundred instructions, are
+other cores the dsp backend; the cmsis_nn backend (Arm's CMSIS-NN v7.0.0
+through our adapters) runs the same layers on --cmsis-cores, the yardstick of
+the same run. Model-level instr/MAC = the sum over the measured layers / the
+model's MACs (RESHAPE and SOFTMAX, a few hundred instructions, are
 not kernels here). The yardstick is TFLM + CMSIS-NN's measured instr/MAC on the
 same emulated M4 (issue 13), which counts its whole interpreter.
 Writes benchmarks/results/device_dsp_mlperf.{json,md}.
@@ -121,6 +123,31 @@ def kernel_text_bytes(core: str = "cortex-m4") -> dict[str, int]:
     return sizes
 
 
+def cmsis_key(core: str) -> str:
+    return "cmsis_nn" if core == "cortex-m4" else f"cmsis_nn {core}"
+
+
+def dsp_key(core: str) -> str:
+    return "dsp" if core == "cortex-m4" else f"dsp {core}"
+
+
+def cmsis_lines(result: dict) -> list[str]:
+    """dsp against the real CMSIS-NN v7.0.0 (the cmsis_nn backend) in the same run, per model and core."""
+    cores = result.get("cmsis_cores", [])
+    if not cores:
+        return []
+    lines = ["", "## dsp vs the cmsis_nn backend (Arm CMSIS-NN v7.0.0 through our adapters), same run, kernel sums", "",
+             "| model | " + " | ".join(f"dsp {c} instr/MAC | cmsis_nn {c} instr/MAC | dsp / cmsis_nn {c}"
+                                     for c in cores) + " |",
+             "|---|" + "---:|---:|---:|" * len(cores)]
+    for name, m in result["models"].items():
+        t = m["totals"]
+        cells = [f"{t[dsp_key(c)]['instr_per_mac']:.3f} | {t[cmsis_key(c)]['instr_per_mac']:.3f} | "
+                 f"**{t[dsp_key(c)]['instructions'] / t[cmsis_key(c)]['instructions']:.3f}**" for c in cores]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def totals(rows: list[dict], keys: list[str], model_macs: int) -> dict:
     out = {}
     for key in keys:
@@ -153,14 +180,16 @@ def markdown(result: dict) -> str:
             f"**{t['dsp']['instr_per_mac']:.2f}** | {m['cmsis_nn_instr_per_mac']:.2f} | "
             f"{t['dsp']['instr_per_mac'] / m['cmsis_nn_instr_per_mac']:.2f} | "
             f"{t['dsp']['instructions'] / t['portable']['instructions']:.3f} |" + (f" {others} |" if others else ""))
+    lines += cmsis_lines(result)
+    extra = [f"dsp {c}" for c in result["other_cores"]] + list(map(cmsis_key, result.get("cmsis_cores", [])))
     for name, m in result["models"].items():
         lines += ["", f"## {name}", "",
                   "| layer | geometry | input | output | MACs | portable M4 | dsp M4 | dsp instr/MAC (/elem) | "
-                  "speedup | " + " | ".join(f"dsp {c}" for c in result["other_cores"]) + " |",
-                  "|---|---|---|---|---:|---:|---:|---:|---:|" + "---:|" * len(result["other_cores"])]
+                  "speedup | " + " | ".join(extra) + " |",
+                  "|---|---|---|---|---:|---:|---:|---:|---:|" + "---:|" * len(extra)]
         for r in m["layers"]:
             per = (f"{r['dsp'] / r['macs']:.2f}" if r["macs"] else f"{r['dsp'] / r['elements']:.2f} /elem")
-            others = " | ".join(f"{r[f'dsp {c}']:,}" for c in result["other_cores"])
+            others = " | ".join(f"{r[k]:,}" for k in extra)
             lines.append(f"| {r['layer']} | {r['variant']} | {'x'.join(map(str, r['input']))} | "
                          f"{'x'.join(map(str, r['output']))} | {r['macs']:,} | {r['portable']:,} | {r['dsp']:,} | "
                          f"{per} | {r['portable'] / r['dsp']:.2f}x |" + (f" {others} |" if others else ""))
@@ -179,26 +208,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cores", default="cortex-m7,cortex-m55",
                         help="cores besides the Cortex-M4 to run the dsp backend on (comma-separated, or '')")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated model names")
+    parser.add_argument("--cmsis-cores", default="cortex-m4,cortex-m55",
+                        help="cores to run the cmsis_nn backend on as well, the yardstick of the same run (or '')")
     args = parser.parse_args(argv)
     other_cores = [c for c in args.cores.split(",") if c]
+    cmsis_cores = [c for c in args.cmsis_cores.split(",") if c]
     work = ROOT / "build" / "device_dsp_mlperf"
     result = {
         "command": " ".join(["python benchmarks/device_dsp_mlperf.py", *argv]),
         "date": datetime.date.today().isoformat(),
         "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                      text=True).stdout.strip(),
-        "host": platform.machine(), "seed": SEED, "other_cores": other_cores, "models": {},
+        "host": platform.machine(), "seed": SEED, "other_cores": other_cores, "cmsis_cores": cmsis_cores,
+        "models": {},
     }
     for name in args.models.split(","):
         file, cmsis = MODELS[name]
         graph = from_tflite((MODELS_DIR / file).read_bytes())
         cases, rows = model_cases(graph)
-        runs = [("cortex-m4", "portable"), ("cortex-m4", "dsp"), *((c, "dsp") for c in other_cores)]
+        runs = [("cortex-m4", "portable"), ("cortex-m4", "dsp"), *((c, "dsp") for c in other_cores),
+                *((c, "cmsis_nn") for c in cmsis_cores)]
         for core, backend in runs:
             print(f"{name}: {len(cases)} layers on {core} ({backend})", file=sys.stderr)
             measure(cases, rows, work / name.replace(" ", "_"), core, backend)
         model_macs = sum(macs(graph, op) for op in graph.ops)
-        keys = ["portable", "dsp", *(f"dsp {c}" for c in other_cores)]
+        keys = ["portable", "dsp", *(f"dsp {c}" for c in other_cores), *map(cmsis_key, cmsis_cores)]
         result["models"][name] = {"file": file, "macs": model_macs, "cmsis_nn_instr_per_mac": cmsis,
                                   "layers": rows, "totals": totals(rows, keys, model_macs)}
     result["kernel_text_bytes"] = kernel_text_bytes()

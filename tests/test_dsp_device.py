@@ -56,6 +56,15 @@ def kernel_cases() -> list[KernelCase]:
     for in_c, stride in ((13, (1, 1)), (32, (2, 1)), (6, (1, 1))):
         x, w, b, q = _conv(rng, in_c=in_c, out_c=9, kh=1, kw=1, size=(5, 7), stride=stride, pad=(0, 0))
         cases.append(KernelCase.conv2d(x, w, b, q, name=f"1x1 in_c={in_c}"))
+    for in_c, out_c in ((3, 29), (37, 11)):  # MVE: channel bases in chunks of the scratch; a k tail of 5
+        x, w, b, q = _conv(rng, in_c=in_c, out_c=out_c, kh=1, kw=1, size=(3, 5), pad=(0, 0))
+        cases.append(KernelCase.conv2d(x, w, b, q, name=f"1x1 in_c={in_c} out_c={out_c}"))
+    x, w, b, q = _conv(rng, in_c=16, out_c=19, kh=3, kw=3, size=(7, 6), pad=(1, 1))  # ACLE: widened in place
+    cases.append(KernelCase.conv2d(x, w, b, q, name="3x3 in_c=16, inside windows from the input"))
+    for c, stride, pad in ((13, (1, 2), (1, 1)), (6, (1, 1), (0, 0)), (17, (2, 1), (1, 0))):
+        # MVE: four inside pixels of a row at a time, the rest (borders, a row's last pixels) one by one
+        x, w, b, q = _conv(rng, in_c=c, out_c=c, kh=3, kw=3, depthwise=True, size=(8, 19), stride=stride, pad=pad)
+        cases.append(KernelCase.depthwise_conv2d(x, w, b, q, name=f"depthwise 3x3 {c} channels, stride {stride}"))
     x, w, b, q = _conv(rng, in_c=20, out_c=20, kh=3, kw=3, depthwise=True, size=(7, 7), stride=(2, 2))
     cases.append(KernelCase.depthwise_conv2d(x, w, b, q, name="depthwise 3x3 stride 2, 20 channels"))
     # 3x3 depthwise whose padded plane (42 x 42 words) exceeds the wrappers' scratch: border windows one by one.

@@ -102,6 +102,16 @@ def test_conv_general_first_layer_shapes(in_c, kernel):
     np.testing.assert_array_equal(dsp.conv2d_s8_dsp(x, w, b, p), fw.conv2d_s8(x, w, b, p))
 
 
+@pytest.mark.parametrize("in_c,dilation,stride", [(4, (1, 1), (1, 1)), (12, (2, 1), (2, 1)), (16, (1, 1), (1, 2)),
+                                                   (20, (3, 1), (2, 2))])
+def test_conv_general_widens_inside_windows_from_the_input(in_c, dilation, stride):
+    # kw * in_c a multiple of 4: inside windows skip the staging row, border windows still gather.
+    rng = np.random.default_rng(in_c)
+    x, w, b, p = _conv(rng, in_c=in_c, out_c=int(rng.integers(1, 12)) * 2 + 1, kh=3, kw=3, size=(11, 9),
+                       stride=stride, dilation=dilation, pad=(1, 1))
+    np.testing.assert_array_equal(dsp.conv2d_s8_dsp(x, w, b, p), fw.conv2d_s8(x, w, b, p))
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_conv_1x1_matches_portable(seed):
     rng = np.random.default_rng(500 + seed)

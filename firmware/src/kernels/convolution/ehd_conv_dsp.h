@@ -39,19 +39,31 @@ typedef struct {
     int32_t input_offset; /* MVE only: ACLE columns hold it already */
     int32_t output_offset;
     int32_t act_min, act_max;
+    /* MVE only: the channels [c_begin, c_end) to compute and their bias + input_offset x sum of weights */
+    const int32_t *base;
+    int32_t c_begin, c_end;
 } ehd_dsp_gemm;
 
 static inline ehd_dsp_gemm ehd_dsp_gemm_of(const ehd_conv_params *conv, const ehd_offsets *offsets,
                                            int32_t out_c, int32_t k)
 {
     const ehd_dsp_gemm g = {conv->weights, conv->bias, conv->multiplier, conv->shift, out_c, k,
-                            offsets->input_offset, offsets->output_offset, conv->act_min, conv->act_max};
+                            offsets->input_offset, offsets->output_offset, conv->act_min, conv->act_max,
+                            0, 0, out_c};
     return g;
 }
 
 /* Writes k int8 values from src (+ input_offset) as column `slot` (0 to 3) of the block. */
 void ehd_dsp_column_s16(const int8_t *src, int32_t k, int32_t input_offset, int32_t *block,
                         int32_t slot);
+
+/*
+ * Writes the n values (a multiple of 4) from src (+ input_offset) as values
+ * first .. first + n - 1 (first a multiple of 4) of column `slot`: a window
+ * widened run by run, straight from the input.
+ */
+void ehd_dsp_column_run_s16(const int8_t *src, int32_t n, int32_t input_offset, int32_t *block,
+                            int32_t slot, int32_t first);
 
 /*
  * The output pixels of the block's first `pixels` columns (1 to 4): pixel s's
@@ -75,9 +87,13 @@ static inline int32_t ehd_dsp_block_push(const ehd_dsp_gemm *g, const int32_t *b
 }
 
 #if EHD_DSP_MVE
+/* MVE: g->base[c - c_begin] for the channels [c_begin, c_end), taken once per layer (or chunk of channels). */
+void ehd_mve_channel_bases(const ehd_dsp_gemm *g, int32_t *base);
+
 /*
- * MVE: the output pixels of the first `pixels` (1 to 4) of the int8 columns
- * cols[0..3], each k long, to out + s * out_c.
+ * MVE: channels [c_begin, c_end) of the output pixels of the first `pixels`
+ * (1 to 4) of the int8 columns cols[0..3], each k long, to out + s * out_c;
+ * g->base holds their ehd_mve_channel_bases.
  */
 void ehd_mve_mat_mult_s8(const ehd_dsp_gemm *g, const int8_t *const cols[4], int32_t pixels, int8_t *out);
 

@@ -22,9 +22,10 @@ int32_t ehd_convolve_s8_dsp_get_buffer_size(const ehd_conv_params *conv, const e
         return 0;
     }
     const int32_t k = column_length(conv, input_dims);
-    /* ACLE: the int16 block, then the staging row in whole words; MVE: four int8 columns */
+    /* ACLE: the int16 block, then the staging row in whole words; MVE: four int8 columns, then a
+       base (bias + offset x sum of weights) per output channel */
     const int32_t acle = (int32_t)sizeof(int32_t) * (ehd_dsp_block_words(k) + (k + 3) / 4);
-    const int32_t mve = EHD_DSP_BLOCK_COLUMNS * ((k + 15) & ~15);
+    const int32_t mve = EHD_DSP_BLOCK_COLUMNS * ((k + 15) & ~15) + (int32_t)sizeof(int32_t) * conv->filter.n;
     return EHD_MAX(acle, mve);
 }
 
@@ -49,6 +50,24 @@ static void fill_s8(int8_t *dst, int8_t value, int32_t n)
     }
 }
 
+/* The window of output (oy, ox) lies inside the input, each kernel row one run of kw * in_c bytes. */
+static int window_inside(const ehd_conv_params *conv, const ehd_dims *in, int32_t oy, int32_t ox)
+{
+    const int32_t y0 = oy * conv->stride_h - conv->pad_h;
+    const int32_t x0 = ox * conv->stride_w - conv->pad_w;
+    return conv->dilation_w == 1 && y0 >= 0 && x0 >= 0 && x0 + conv->filter.w <= in->w &&
+           y0 + (conv->filter.h - 1) * conv->dilation_h < in->h;
+}
+
+/* The first input value of the window of output (oy, ox), which lies inside the input. */
+static const int8_t *window_start(const ehd_conv_params *conv, const ehd_dims *in, const int8_t *in_batch,
+                                  int32_t oy, int32_t ox)
+{
+    const int32_t y0 = oy * conv->stride_h - conv->pad_h;
+    const int32_t x0 = ox * conv->stride_w - conv->pad_w;
+    return in_batch + ((int64_t)y0 * in->w + x0) * in->c;
+}
+
 /* The window of output (oy, ox) in filter order, padding as `pad`. */
 static void gather(const ehd_conv_params *conv, const ehd_dims *in, const int8_t *in_batch,
                    int32_t oy, int32_t ox, int8_t pad, int8_t *dst)
@@ -57,10 +76,8 @@ static void gather(const ehd_conv_params *conv, const ehd_dims *in, const int8_t
     const int32_t y0 = oy * conv->stride_h - conv->pad_h;
     const int32_t x0 = ox * conv->stride_w - conv->pad_w;
     int32_t ky, kx;
-    if (conv->dilation_w == 1 && y0 >= 0 && x0 >= 0 && x0 + k_w <= in->w &&
-        y0 + (conv->filter.h - 1) * conv->dilation_h < in->h) {
-        /* Inside the input: one run of kw * in_c bytes per kernel row. */
-        const int8_t *src = in_batch + ((int64_t)y0 * in->w + x0) * in_c;
+    if (window_inside(conv, in, oy, ox)) {
+        const int8_t *src = window_start(conv, in, in_batch, oy, ox);
         const int64_t step = (int64_t)conv->dilation_h * in->w * in_c;
         for (ky = 0; ky < conv->filter.h; ky++, dst += row_bytes, src += step) {
             copy_s8(dst, src, row_bytes);
@@ -94,6 +111,20 @@ static void gather(const ehd_conv_params *conv, const ehd_dims *in, const int8_t
     }
 }
 
+#if !EHD_DSP_MVE
+/* Column `slot` of the block from an inside window starting at src, one kernel row at a time. */
+static void widen_window(const ehd_conv_params *conv, const ehd_dims *in, const int8_t *src,
+                         int32_t input_offset, int32_t *block, int32_t slot)
+{
+    const int32_t row_bytes = conv->filter.w * in->c;
+    const int64_t step = (int64_t)conv->dilation_h * in->w * in->c;
+    int32_t ky;
+    for (ky = 0; ky < conv->filter.h; ky++, src += step) {
+        ehd_dsp_column_run_s16(src, row_bytes, input_offset, block, slot, ky * row_bytes);
+    }
+}
+#endif
+
 ehd_status ehd_convolve_s8_dsp(const ehd_context *ctx, const ehd_conv_params *conv,
                                const ehd_offsets *offsets, const ehd_dims *input_dims,
                                const int8_t *input, const ehd_dims *output_dims, int8_t *output)
@@ -106,7 +137,7 @@ ehd_status ehd_convolve_s8_dsp(const ehd_context *ctx, const ehd_conv_params *co
         return EHD_ERR_ARG;
     }
     const int32_t k = column_length(conv, input_dims), out_c = output_dims->c;
-    const ehd_dsp_gemm gemm = ehd_dsp_gemm_of(conv, offsets, out_c, k);
+    ehd_dsp_gemm gemm = ehd_dsp_gemm_of(conv, offsets, out_c, k);
     const int8_t pad = (int8_t)-offsets->input_offset;
     const int64_t in_batch_size = (int64_t)input_dims->h * input_dims->w * input_dims->c;
     const int64_t pixels = (int64_t)output_dims->n * output_dims->h * output_dims->w;
@@ -117,10 +148,15 @@ ehd_status ehd_convolve_s8_dsp(const ehd_context *ctx, const ehd_conv_params *co
     int8_t *columns = (int8_t *)ctx->buf;
     const int32_t stride = (k + 15) & ~15;
     const int8_t *cols[EHD_DSP_BLOCK_COLUMNS] = {columns, columns, columns, columns};
+    int32_t *base = (int32_t *)(columns + EHD_DSP_BLOCK_COLUMNS * stride);
+    ehd_mve_channel_bases(&gemm, base);
+    gemm.base = base;
 #else
     int32_t *block = (int32_t *)ctx->buf;
     int8_t *staging = (int8_t *)(block + ehd_dsp_block_words(k));
     const int32_t k4 = (k + 3) & ~3;
+    /* Kernel rows of whole groups: an inside window is widened from the input, row by row. */
+    const int direct = conv->dilation_w == 1 && (conv->filter.w * input_dims->c) % 4 == 0;
     /* The staging row's padding to whole groups holds the zero point (it adds 0) for good. */
     fill_s8(staging + k, pad, k4 - k);
 #endif
@@ -134,8 +170,13 @@ ehd_status ehd_convolve_s8_dsp(const ehd_context *ctx, const ehd_conv_params *co
                 gather(conv, input_dims, in_batch, oy, ox, pad, columns + slot * stride);
                 slot = ehd_mve_block_push(&gemm, cols, slot, output, ++p == pixels);
 #else
-                gather(conv, input_dims, in_batch, oy, ox, pad, staging);
-                ehd_dsp_column_s16(staging, k4, offsets->input_offset, block, slot);
+                if (direct && window_inside(conv, input_dims, oy, ox)) {
+                    widen_window(conv, input_dims, window_start(conv, input_dims, in_batch, oy, ox),
+                                 offsets->input_offset, block, slot);
+                } else {
+                    gather(conv, input_dims, in_batch, oy, ox, pad, staging);
+                    ehd_dsp_column_s16(staging, k4, offsets->input_offset, block, slot);
+                }
                 slot = ehd_dsp_block_push(&gemm, block, slot, output, ++p == pixels);
 #endif
             }

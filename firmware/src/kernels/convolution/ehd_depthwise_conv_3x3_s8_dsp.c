@@ -11,13 +11,70 @@
  * window lies inside and small feature maps, mostly border, cost no more per
  * pixel than large ones; without it (the scratch is optional) a border
  * pixel's window is copied on its own. The last C % 4 channels go one by one
- * (ehd_depthwise_dsp.h). MVE: every pixel as the generic kernel's, four int32
- * lanes per step.
+ * (ehd_depthwise_dsp.h). MVE: four output pixels of a row whose windows lie
+ * inside the input at a time, four channels (int32 lanes) per step: a tap's
+ * weights are loaded once for the four pixels and the input offset is folded
+ * into the bias; other pixels as the generic kernel's.
  */
 #include "ehd/ehd_kernels.h"
 
 #include "ehd_conv_checks.h"
 #include "ehd_depthwise_dsp.h"
+
+/* Along one dimension, the outputs [*lo, *hi) whose three taps lie inside the input. */
+static void inside_range(int32_t pad, int32_t stride, int32_t in, int32_t out, int32_t *lo, int32_t *hi)
+{
+    const int32_t first = EHD_MIN((pad + stride - 1) / stride, out);
+    const int32_t end = in + pad >= 3 ? (in + pad - 3) / stride + 1 : 0;
+    *lo = first;
+    *hi = EHD_MAX(first, EHD_MIN(end, out));
+}
+
+/* The padded plane's size: every output pixel's window, in words (four channels each). */
+static void plane_size(const ehd_conv_params *conv, const ehd_dims *out, int32_t *h, int32_t *w)
+{
+    *h = (out->h - 1) * conv->stride_h + 3;
+    *w = (out->w - 1) * conv->stride_w + 3;
+}
+
+/*
+ * Channels [c, c + 4) of one batch, padded: plane word (r, j) holds input
+ * pixel (r - pad_h, j - pad_w), or the zero point outside the input.
+ */
+static void pad_plane(const ehd_conv_params *conv, const ehd_dims *in, const int8_t *in_batch, int32_t c,
+                      int32_t pad, int32_t plane_h, int32_t plane_w, int32_t *plane)
+{
+    const int32_t ch = in->c;
+    const int32_t lo = EHD_MIN(conv->pad_w, plane_w), hi = EHD_MIN(conv->pad_w + in->w, plane_w);
+    int32_t r, j;
+    for (r = 0; r < plane_h; r++, plane += plane_w) {
+        const int32_t y = r - conv->pad_h;
+        for (j = 0; j < plane_w; j++) {
+            plane[j] = pad;
+        }
+        if (y >= 0 && y < in->h) {
+            const int8_t *src = in_batch + ((int64_t)y * in->w + lo - conv->pad_w) * ch + c;
+            for (j = lo; j < hi; j++, src += ch) {
+                plane[j] = ehd_read_s8x4(src);
+            }
+        }
+    }
+}
+
+/*
+ * Padding the plane (a few instructions a word) costs less than padding the
+ * border windows one by one (about 250 instructions each more than an inside
+ * pixel): true for small feature maps, where most pixels are border pixels.
+ */
+static int plane_pays(const ehd_conv_params *conv, const ehd_dims *in, const ehd_dims *out)
+{
+    int32_t plane_h, plane_w, y0, y1, x0, x1;
+    plane_size(conv, out, &plane_h, &plane_w);
+    inside_range(conv->pad_h, conv->stride_h, in->h, out->h, &y0, &y1);
+    inside_range(conv->pad_w, conv->stride_w, in->w, out->w, &x0, &x1);
+    const int64_t border = (int64_t)out->h * out->w - (int64_t)(y1 - y0) * (x1 - x0);
+    return (int64_t)plane_h * plane_w < 50 * border;
+}
 
 #if !EHD_DSP_MVE
 /* Four channels' nine taps, widened, with their bias (input offset folded in) and requantization. */
@@ -135,61 +192,6 @@ static void row_pixels(const group_weights *g, const int8_t *x, int32_t step, in
     }
 }
 
-/* Along one dimension, the outputs [*lo, *hi) whose three taps lie inside the input. */
-static void inside_range(int32_t pad, int32_t stride, int32_t in, int32_t out, int32_t *lo, int32_t *hi)
-{
-    const int32_t first = EHD_MIN((pad + stride - 1) / stride, out);
-    const int32_t end = in + pad >= 3 ? (in + pad - 3) / stride + 1 : 0;
-    *lo = first;
-    *hi = EHD_MAX(first, EHD_MIN(end, out));
-}
-
-/* The padded plane's size: every output pixel's window, in words (four channels each). */
-static void plane_size(const ehd_conv_params *conv, const ehd_dims *out, int32_t *h, int32_t *w)
-{
-    *h = (out->h - 1) * conv->stride_h + 3;
-    *w = (out->w - 1) * conv->stride_w + 3;
-}
-
-/*
- * Channels [c, c + 4) of one batch, padded: plane word (r, j) holds input
- * pixel (r - pad_h, j - pad_w), or the zero point outside the input.
- */
-static void pad_plane(const ehd_conv_params *conv, const ehd_dims *in, const int8_t *in_batch, int32_t c,
-                      int32_t pad, int32_t plane_h, int32_t plane_w, int32_t *plane)
-{
-    const int32_t ch = in->c;
-    const int32_t lo = EHD_MIN(conv->pad_w, plane_w), hi = EHD_MIN(conv->pad_w + in->w, plane_w);
-    int32_t r, j;
-    for (r = 0; r < plane_h; r++, plane += plane_w) {
-        const int32_t y = r - conv->pad_h;
-        for (j = 0; j < plane_w; j++) {
-            plane[j] = pad;
-        }
-        if (y >= 0 && y < in->h) {
-            const int8_t *src = in_batch + ((int64_t)y * in->w + lo - conv->pad_w) * ch + c;
-            for (j = lo; j < hi; j++, src += ch) {
-                plane[j] = ehd_read_s8x4(src);
-            }
-        }
-    }
-}
-
-/*
- * Padding the plane (a few instructions a word) costs less than padding the
- * border windows one by one (about 250 instructions each more than an inside
- * pixel): true for small feature maps, where most pixels are border pixels.
- */
-static int plane_pays(const ehd_conv_params *conv, const ehd_dims *in, const ehd_dims *out)
-{
-    int32_t plane_h, plane_w, y0, y1, x0, x1;
-    plane_size(conv, out, &plane_h, &plane_w);
-    inside_range(conv->pad_h, conv->stride_h, in->h, out->h, &y0, &y1);
-    inside_range(conv->pad_w, conv->stride_w, in->w, out->w, &x0, &x1);
-    const int64_t border = (int64_t)out->h * out->w - (int64_t)(y1 - y0) * (x1 - x0);
-    return (int64_t)plane_h * plane_w < 50 * border;
-}
-
 /* Channels [c, c + 4) of every output pixel, from the padded plane: every window lies inside it. */
 static void plane_pixels(const group_weights *g, const ehd_conv_params *conv, int32_t output_offset,
                          const int32_t *plane, int32_t plane_w, const ehd_dims *out, int8_t *out_batch, int32_t ch)
@@ -230,6 +232,148 @@ static void group_pixels(const group_weights *g, const ehd_conv_params *conv, in
 }
 #endif /* !EHD_DSP_MVE */
 
+#if EHD_DSP_MVE
+/* The window of output (oy, ox) lies inside the input. */
+static int mve_inside(const ehd_conv_params *conv, const ehd_dims *in, int32_t oy, int32_t ox)
+{
+    const int32_t y0 = oy * conv->stride_h - conv->pad_h, x0 = ox * conv->stride_w - conv->pad_w;
+    return y0 >= 0 && y0 + 3 <= in->h && x0 >= 0 && x0 + 3 <= in->w;
+}
+
+/*
+ * Where a block's input lies: each pixel's window's first value (channel 0)
+ * and the byte steps between taps and rows; `channel` is 1 for the input, 0
+ * for the plane (which holds the block's four channels only).
+ */
+typedef struct {
+    const int8_t *x[4];
+    int32_t tap, row, channel;
+} mve_source;
+
+/*
+ * Channels [c, c + 4)'s bias + input_offset x the sum of their nine weights:
+ * sum of (x + offset) * w = bias + offset * sum of w + sum of x * w, wrapping like int32.
+ */
+static int32x4_t mve_base(const ehd_conv_params *conv, const ehd_offsets *offsets, int32_t c)
+{
+    const int32_t ch = conv->filter.c;
+    const mve_pred16_t p = vctp32q((uint32_t)(ch - c));
+    int32x4_t sum = vdupq_n_s32(0);
+    int32_t t;
+    for (t = 0; t < 9; t++) {
+        sum = vaddq_s32(sum, vldrbq_z_s32(conv->weights + t * ch + c, p));
+    }
+    const int32x4_t bias = conv->bias != 0 ? vldrwq_z_s32(conv->bias + c, p) : vdupq_n_s32(0);
+    return vmlaq_n_s32(bias, sum, offsets->input_offset);
+}
+
+/* One tap of four channels x four pixels, then every pointer to the next tap; `load` plain or predicated. */
+#define MVE_TAP(load, next)                                         \
+    do {                                                            \
+        const int32x4_t wv = load(w);                               \
+        a0 = vaddq_s32(a0, vmulq_s32(load(x0), wv));                \
+        a1 = vaddq_s32(a1, vmulq_s32(load(x1), wv));                \
+        a2 = vaddq_s32(a2, vmulq_s32(load(x2), wv));                \
+        a3 = vaddq_s32(a3, vmulq_s32(load(x3), wv));                \
+        w += ch, x0 += (next), x1 += (next), x2 += (next), x3 += (next); \
+    } while (0)
+#define MVE_LOAD(ptr) vldrbq_s32(ptr)
+#define MVE_LOAD_P(ptr) vldrbq_z_s32(ptr, p)
+
+/* The nine taps: a row's three, then on to the next row. */
+#define MVE_TAPS(load)                                              \
+    do {                                                            \
+        for (ky = 0; ky < 3; ky++) {                                \
+            MVE_TAP(load, tap);                                     \
+            MVE_TAP(load, tap);                                     \
+            MVE_TAP(load, row_next);                                \
+        }                                                           \
+    } while (0)
+
+/*
+ * Channels [c, c + 4) (fewer at the end: predicated) of up to four output
+ * pixels whose windows lie inside the source (the input, or the padded plane),
+ * the first n stored to out, out + ch ...: per tap one weight load, then per
+ * pixel a load, a multiply and an add; `base` (mve_base) holds the bias and the input offset.
+ */
+static void mve_block(const ehd_conv_params *conv, const ehd_offsets *offsets, const mve_source *src, int32_t c,
+                      int32x4_t base, int32_t n, int8_t *out)
+{
+    const int32_t ch = conv->filter.c, tap = src->tap, row_next = src->row - 2 * src->tap;
+    const int32_t first = c * src->channel;
+    const mve_pred16_t p = vctp32q((uint32_t)(ch - c));
+    int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0;
+    const int8_t *w = conv->weights + c;
+    const int8_t *x0 = src->x[0] + first, *x1 = src->x[1] + first, *x2 = src->x[2] + first,
+                 *x3 = src->x[3] + first;
+    int32_t ky;
+    if (c + 4 <= ch) {
+        MVE_TAPS(MVE_LOAD); /* unpredicated: VPST costs an instruction per load */
+    } else {
+        MVE_TAPS(MVE_LOAD_P);
+    }
+    const int32x4_t m = vldrwq_z_s32(conv->multiplier + c, p), sh = vldrwq_z_s32(conv->shift + c, p);
+    const int32_t o = offsets->output_offset, lo = conv->act_min, hi = conv->act_max;
+    vstrbq_p_s32(out, ehd_mve_requantize(vaddq_s32(a0, base), m, sh, o, lo, hi), p);
+    if (n > 1) {
+        vstrbq_p_s32(out + ch, ehd_mve_requantize(vaddq_s32(a1, base), m, sh, o, lo, hi), p);
+    }
+    if (n > 2) {
+        vstrbq_p_s32(out + 2 * ch, ehd_mve_requantize(vaddq_s32(a2, base), m, sh, o, lo, hi), p);
+    }
+    if (n > 3) {
+        vstrbq_p_s32(out + 3 * ch, ehd_mve_requantize(vaddq_s32(a3, base), m, sh, o, lo, hi), p);
+    }
+}
+
+/* One batch straight from the input: four inside pixels of a row at a time, the others on their clipped window. */
+static void mve_direct(const ehd_conv_params *conv, const ehd_offsets *offsets, const ehd_dims *in,
+                       const int8_t *in_batch, const ehd_dims *out_dims, int8_t *out)
+{
+    const int32_t ch = in->c, row = in->w * ch;
+    int32_t oy, ox, c;
+    for (oy = 0; oy < out_dims->h; oy++) {
+        for (ox = 0; ox < out_dims->w;) {
+            if (ox + 4 <= out_dims->w && mve_inside(conv, in, oy, ox) && mve_inside(conv, in, oy, ox + 3)) {
+                const int8_t *x = in_batch + (int64_t)(oy * conv->stride_h - conv->pad_h) * row +
+                                  (int64_t)(ox * conv->stride_w - conv->pad_w) * ch;
+                const int32_t step = conv->stride_w * ch;
+                const mve_source src = {{x, x + step, x + 2 * step, x + 3 * step}, ch, row, 1};
+                for (c = 0; c < ch; c += 4) {
+                    mve_block(conv, offsets, &src, c, mve_base(conv, offsets, c), 4, out + c);
+                }
+                ox += 4, out += 4 * ch;
+            } else {
+                const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, in, in_batch, oy, ox);
+                ehd_dsp_depthwise_window_sum(&win, 0, ch, conv, offsets, out);
+                ox++, out += ch;
+            }
+        }
+    }
+}
+
+/*
+ * Channels [c, c + 4) of one batch from the padded plane (four channels a
+ * word): every window lies inside it, so any four consecutive output pixels
+ * (across rows too) make a block; the last block repeats its last pixel.
+ */
+static void mve_plane(const ehd_conv_params *conv, const ehd_offsets *offsets, const int8_t *plane,
+                      int32_t plane_w, const ehd_dims *out_dims, int32_t c, int8_t *out)
+{
+    const int32_t pixels = out_dims->h * out_dims->w;
+    mve_source src = {{0, 0, 0, 0}, 4, 4 * plane_w, 0};
+    const int32x4_t base = mve_base(conv, offsets, c);
+    int32_t i, s;
+    for (i = 0; i < pixels; i += 4) {
+        for (s = 0; s < 4; s++) {
+            const int32_t q = EHD_MIN(i + s, pixels - 1), oy = q / out_dims->w, ox = q % out_dims->w;
+            src.x[s] = plane + 4 * (oy * conv->stride_h * plane_w + ox * conv->stride_w);
+        }
+        mve_block(conv, offsets, &src, c, base, EHD_MIN(4, pixels - i), out + (int64_t)i * out_dims->c + c);
+    }
+}
+#endif
+
 int32_t ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *output_dims)
 {
     if (conv == 0 || output_dims == 0 || output_dims->h <= 0 || output_dims->w <= 0) {
@@ -257,17 +401,35 @@ ehd_status ehd_depthwise_conv_3x3_s8_dsp(const ehd_context *ctx, const ehd_conv_
     const int64_t in_batch_size = (int64_t)input_dims->h * row;
     int32_t b, oy, ox, c;
 #if EHD_DSP_MVE
-    /* MVE: every pixel on its clipped window, four channels per vector step. */
-    for (b = 0; b < output_dims->n; b++) {
+    /* MVE: small maps (mostly border) from the padded plane four channels at a time, else from the input. */
+    int32_t plane_h, plane_w;
+    plane_size(conv, output_dims, &plane_h, &plane_w);
+    /* Measured: below 16 output pixels (3x3 maps) filling the plane costs more than the blocks save. */
+    const int with_plane = ch >= 4 && output_dims->h * output_dims->w >= 16 &&
+                           plane_pays(conv, input_dims, output_dims) &&
+                           ehd_dsp_scratch_ok(ctx, ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(conv, output_dims));
+    for (b = 0; b < output_dims->n; b++, output += (int64_t)output_dims->h * output_dims->w * ch) {
         const int8_t *in_batch = input + b * in_batch_size;
-        for (oy = 0; oy < output_dims->h; oy++) {
-            for (ox = 0; ox < output_dims->w; ox++, output += ch) {
-                const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
-                ehd_dsp_depthwise_window_sum(&win, 0, ch, conv, offsets, output);
+        if (!with_plane) {
+            mve_direct(conv, offsets, input_dims, in_batch, output_dims, output);
+            continue;
+        }
+        for (c = 0; c + 4 <= ch; c += 4) {
+            pad_plane(conv, input_dims, in_batch, c, ehd_dup_s8x4(-offsets->input_offset), plane_h, plane_w,
+                      (int32_t *)ctx->buf);
+            mve_plane(conv, offsets, (const int8_t *)ctx->buf, plane_w, output_dims, c, output);
+        }
+        if (c < ch) { /* the last C % 4 channels, pixel by pixel on the clipped window */
+            int8_t *out = output;
+            for (oy = 0; oy < output_dims->h; oy++) {
+                for (ox = 0; ox < output_dims->w; ox++, out += ch) {
+                    const ehd_dsp_window win = ehd_dsp_depthwise_window(conv, input_dims, in_batch, oy, ox);
+                    ehd_dsp_depthwise_window_sum(&win, c, ch, conv, offsets, out);
+                }
             }
         }
     }
-    (void)c, (void)row, (void)ctx;
+    (void)row;
     return EHD_OK;
 #else
     group_weights g;

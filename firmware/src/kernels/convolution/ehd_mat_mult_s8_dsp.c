@@ -14,28 +14,41 @@
 #include "../ehd_dsp.h"
 
 #if !EHD_DSP_MVE
+/* The input offset in both int16 lanes. */
+static int32_t offset_pair(int32_t input_offset) { return (int32_t)(((uint32_t)input_offset & 0xFFFFu) * 0x10001u); }
+
+/* Widens `groups` groups of four values from src into a column starting at dst; returns the next group's dst. */
+EHD_DSP_INLINE int32_t *widen_groups(const int8_t *src, int32_t groups, int32_t offset2, int32_t *dst)
+{
+    for (; groups > 0; groups--, src += 4, dst += 2 * EHD_DSP_BLOCK_COLUMNS) {
+        const int32_t v = ehd_read_s8x4(src);
+        dst[0] = ehd_sxtab16(offset2, v); /* SXTAB16 widens and adds the offset at once */
+        dst[1] = ehd_sxtab16_ror8(offset2, v);
+    }
+    return dst;
+}
+
 void ehd_dsp_column_s16(const int8_t *src, int32_t k, int32_t input_offset, int32_t *block,
                         int32_t slot)
 {
-    const int32_t offset2 = (int32_t)(((uint32_t)input_offset & 0xFFFFu) * 0x10001u);
-    int32_t *dst = block + 2 * slot;
-    int32_t n;
-    for (n = k >> 2; n > 0; n--, src += 4, dst += 2 * EHD_DSP_BLOCK_COLUMNS) {
-        const int32_t v = ehd_read_s8x4(src);
-        dst[0] = ehd_sadd16(ehd_sxtb16(v), offset2);
-        dst[1] = ehd_sadd16(ehd_sxtb16_ror8(v), offset2);
-    }
+    const int32_t offset2 = offset_pair(input_offset);
+    int32_t *dst = widen_groups(src, k >> 2, offset2, block + 2 * slot);
     if ((k & 3) != 0) {
         /* The missing values are the zero point, which the offset turns into 0. */
         int8_t last[4];
         int32_t i;
+        src += k & ~3;
         for (i = 0; i < 4; i++) {
             last[i] = i < (k & 3) ? src[i] : (int8_t)-input_offset;
         }
-        const int32_t v = ehd_read_s8x4(last);
-        dst[0] = ehd_sadd16(ehd_sxtb16(v), offset2);
-        dst[1] = ehd_sadd16(ehd_sxtb16_ror8(v), offset2);
+        widen_groups(last, 1, offset2, dst);
     }
+}
+
+void ehd_dsp_column_run_s16(const int8_t *src, int32_t n, int32_t input_offset, int32_t *block,
+                            int32_t slot, int32_t first)
+{
+    widen_groups(src, n >> 2, offset_pair(input_offset), block + 2 * slot + 2 * first);
 }
 
 /* The weights of a row's last, partial group (k & 3 of them), without reading past `end`. */
@@ -54,25 +67,28 @@ static int32_t last_group(const int8_t *end, int32_t k)
     return (int32_t)v;
 }
 
-/* lo, hi = the two words at byte offset `off` of p: one LDRD on Cortex-M (GCC would emit two LDR). */
+/*
+ * lo, hi = the next two words at p, p advanced past them: one LDRD with
+ * writeback on Cortex-M (GCC would emit two LDR and an ADD per group).
+ */
 #if EHD_DSP_ACLE
-#define LOAD_PAIR(p, off, lo, hi) __asm__("ldrd %0, %1, [%2, #" #off "]" : "=r"(lo), "=r"(hi) : "r"(p), "m"(*(p)))
+#define LOAD_PAIR(p, lo, hi) __asm__("ldrd %0, %1, [%2], #8" : "=r"(lo), "=r"(hi), "+r"(p) : "m"(*(p)))
 #else
-#define LOAD_PAIR(p, off, lo, hi) ((lo) = (p)[(off) / 4], (hi) = (p)[(off) / 4 + 1])
+#define LOAD_PAIR(p, lo, hi) ((lo) = (p)[0], (hi) = (p)[1], (p) += 2)
 #endif
 
-/* Accumulators a0..a3 (columns 0..3) += four weights w . the columns' group at col. */
+/* Accumulators a0..a3 (columns 0..3) += four weights w . the columns' group at col; col moves on. */
 #define GROUP(w, col)                                                   \
     do {                                                                \
         const int32_t lo_ = ehd_sxtb16(w), hi_ = ehd_sxtb16_ror8(w);    \
         int32_t x_, y_;                                                 \
-        LOAD_PAIR(col, 0, x_, y_);                                      \
+        LOAD_PAIR(col, x_, y_);                                         \
         a0 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a0));                \
-        LOAD_PAIR(col, 8, x_, y_);                                      \
+        LOAD_PAIR(col, x_, y_);                                         \
         a1 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a1));                \
-        LOAD_PAIR(col, 16, x_, y_);                                     \
+        LOAD_PAIR(col, x_, y_);                                         \
         a2 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a2));                \
-        LOAD_PAIR(col, 24, x_, y_);                                     \
+        LOAD_PAIR(col, x_, y_);                                         \
         a3 = ehd_smlad(hi_, y_, ehd_smlad(lo_, x_, a3));                \
     } while (0)
 
@@ -112,6 +128,8 @@ EHD_DSP_INLINE void mat_mult(const ehd_dsp_gemm *g, const int32_t *block, int32_
 {
     const int32_t k = g->k, out_c = g->out_c;
     const int32_t *const block_end = block + ehd_dsp_block_words(k);
+    /* The end of the groups that make whole pairs (a group is 2 x 4 words). */
+    const int32_t *const block_end_pair = block + 2 * EHD_DSP_BLOCK_COLUMNS * (((k + 3) / 4) & ~1);
     const int32_t *bias = g->bias;
     const int8_t *w = g->weights;
     int32_t c;
@@ -122,7 +140,14 @@ EHD_DSP_INLINE void mat_mult(const ehd_dsp_gemm *g, const int32_t *block, int32_
         int32_t a0 = b, a1 = b, a2 = b, a3 = b;
         const int32_t *col = block;
         const int8_t *row = w;
-        for (; col < block_end; col += 2 * EHD_DSP_BLOCK_COLUMNS, row += 4) {
+        /* Two groups per iteration: the loop's compare and branch are paid once per 32 MACs. */
+        for (; col < block_end_pair; row += 8) {
+            const int32_t w0 = ehd_read_s8x4(row);
+            GROUP(w0, col);
+            const int32_t w1 = ehd_read_s8x4(row + 4);
+            GROUP(w1, col);
+        }
+        if (col < block_end) {
             const int32_t wv = ehd_read_s8x4(row);
             GROUP(wv, col);
         }
@@ -133,7 +158,7 @@ EHD_DSP_INLINE void mat_mult(const ehd_dsp_gemm *g, const int32_t *block, int32_
     const int32_t b = bias != 0 ? bias[c] : 0;
     int32_t a0 = b, a1 = b, a2 = b, a3 = b, n;
     const int32_t *col = block;
-    for (n = k >> 2; n > 0; n--, col += 2 * EHD_DSP_BLOCK_COLUMNS, w += 4) {
+    for (n = k >> 2; n > 0; n--, w += 4) {
         const int32_t wv = ehd_read_s8x4(w);
         GROUP(wv, col);
     }
@@ -155,35 +180,56 @@ void ehd_dsp_mat_mult_s8_s16(const ehd_dsp_gemm *g, const int32_t *block, int32_
 #endif /* !EHD_DSP_MVE */
 
 #if EHD_DSP_MVE
-void ehd_mve_mat_mult_s8(const ehd_dsp_gemm *g, const int8_t *const cols[4], int32_t pixels, int8_t *out)
+void ehd_mve_channel_bases(const ehd_dsp_gemm *g, int32_t *base)
 {
-    const int32_t k = g->k, out_c = g->out_c;
-    const int8_t *c0 = cols[0], *c1 = cols[1], *c2 = cols[2], *c3 = cols[3];
-    const uint32x4_t to_pixel = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)out_c);
-    const mve_pred16_t stored = vctp32q((uint32_t)pixels);
-    const int8_t *w = g->weights;
+    const int32_t k = g->k;
     int32_t c, i;
-
-    for (c = 0; c < out_c; c++, w += k) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, sum = 0;
+    for (c = g->c_begin; c < g->c_end; c++) {
+        const int8_t *w = g->weights + (int64_t)c * k;
+        int32_t sum = 0;
         for (i = 0; i < k; i += 16) {
-            /* The last 16 are tail-predicated: lanes past k are neither read nor summed. */
-            const mve_pred16_t p = vctp8q((uint32_t)(k - i));
-            const int8x16_t wv = vldrbq_z_s8(w + i, p);
-            sum = vaddvaq_s8(sum, wv);
-            a0 = vmladavaq_s8(a0, vldrbq_z_s8(c0 + i, p), wv);
-            a1 = vmladavaq_s8(a1, vldrbq_z_s8(c1 + i, p), wv);
-            a2 = vmladavaq_s8(a2, vldrbq_z_s8(c2 + i, p), wv);
-            a3 = vmladavaq_s8(a3, vldrbq_z_s8(c3 + i, p), wv);
+            sum = vaddvaq_s8(sum, vldrbq_z_s8(w + i, vctp8q((uint32_t)(k - i)))); /* lanes past k read as 0 */
         }
         /* sum of (x + offset) * w = sum of x * w + offset * sum of w, all wrapping like int32 */
-        const uint32_t base = (uint32_t)(g->bias != 0 ? g->bias[c] : 0) +
-                              (uint32_t)g->input_offset * (uint32_t)sum;
+        base[c - g->c_begin] = (int32_t)((uint32_t)(g->bias != 0 ? g->bias[c] : 0) +
+                                         (uint32_t)g->input_offset * (uint32_t)sum);
+    }
+}
+
+void ehd_mve_mat_mult_s8(const ehd_dsp_gemm *g, const int8_t *const cols[4], int32_t pixels, int8_t *out)
+{
+    const int32_t k = g->k, out_c = g->out_c, tail = k & 15;
+    const uint32x4_t to_pixel = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)out_c);
+    const mve_pred16_t stored = vctp32q((uint32_t)pixels);
+    const mve_pred16_t last = vctp8q((uint32_t)tail);
+    const int8_t *w = g->weights + (int64_t)g->c_begin * k;
+    int32_t c, n;
+
+    for (c = g->c_begin; c < g->c_end; c++) {
+        const int8_t *c0 = cols[0], *c1 = cols[1], *c2 = cols[2], *c3 = cols[3];
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        /* 16 k per step, no predication: the weight sums were taken once (ehd_mve_channel_bases). */
+        for (n = k >> 4; n > 0; n--, w += 16, c0 += 16, c1 += 16, c2 += 16, c3 += 16) {
+            const int8x16_t wv = vldrbq_s8(w);
+            a0 = vmladavaq_s8(a0, vldrbq_s8(c0), wv);
+            a1 = vmladavaq_s8(a1, vldrbq_s8(c1), wv);
+            a2 = vmladavaq_s8(a2, vldrbq_s8(c2), wv);
+            a3 = vmladavaq_s8(a3, vldrbq_s8(c3), wv);
+        }
+        if (tail != 0) {
+            /* Tail-predicated: lanes past k are neither read nor summed. */
+            const int8x16_t wv = vldrbq_z_s8(w, last);
+            a0 = vmladavaq_s8(a0, vldrbq_z_s8(c0, last), wv);
+            a1 = vmladavaq_s8(a1, vldrbq_z_s8(c1, last), wv);
+            a2 = vmladavaq_s8(a2, vldrbq_z_s8(c2, last), wv);
+            a3 = vmladavaq_s8(a3, vldrbq_z_s8(c3, last), wv);
+            w += tail;
+        }
         int32x4_t acc = vdupq_n_s32(a0);
         acc = vsetq_lane_s32(a1, acc, 1);
         acc = vsetq_lane_s32(a2, acc, 2);
         acc = vsetq_lane_s32(a3, acc, 3);
-        acc = ehd_mve_requantize(vaddq_n_s32(acc, (int32_t)base), vdupq_n_s32(g->multiplier[c]),
+        acc = ehd_mve_requantize(vaddq_n_s32(acc, g->base[c - g->c_begin]), vdupq_n_s32(g->multiplier[c]),
                                  vdupq_n_s32(g->shift[c]), g->output_offset, g->act_min, g->act_max);
         vstrbq_scatter_offset_p_s32(out + c, to_pixel, acc, stored);
     }
