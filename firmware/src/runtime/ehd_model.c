@@ -136,7 +136,7 @@ static int dtypes_ok(const ehd_layer *layer, const ehd_layer_io *io)
     return !float_out && (!float_in || layer->op == EHD_OP_QUANTIZE);
 }
 
-static ehd_status run_conv_family(const ehd_layer *layer, const ehd_layer_io *io)
+static ehd_status run_conv_family(const ehd_layer *layer, const ehd_layer_io *io, const ehd_context *ctx)
 {
     const ehd_tensor *in = io->in[0];
     const ehd_tensor *out = io->out;
@@ -145,20 +145,20 @@ static ehd_status run_conv_family(const ehd_layer *layer, const ehd_layer_io *io
     int8_t *y = (int8_t *)io->out_data;
     switch (layer->op) {
     case EHD_OP_CONV_2D:
-        return ehd_convolve_wrapper_s8((const ehd_conv_params *)layer->params, &offsets, &in->dims, x,
+        return ehd_convolve_wrapper_s8(ctx, (const ehd_conv_params *)layer->params, &offsets, &in->dims, x,
                                        &out->dims, y);
     case EHD_OP_DEPTHWISE_CONV_2D:
-        return ehd_depthwise_conv_wrapper_s8((const ehd_conv_params *)layer->params, &offsets,
+        return ehd_depthwise_conv_wrapper_s8(ctx, (const ehd_conv_params *)layer->params, &offsets,
                                              &in->dims, x, &out->dims, y);
     default: /* EHD_OP_FULLY_CONNECTED */
-        return ehd_fully_connected_wrapper_s8((const ehd_fc_params *)layer->params, &offsets,
+        return ehd_fully_connected_wrapper_s8(ctx, (const ehd_fc_params *)layer->params, &offsets,
                                               &in->dims, x, &out->dims, y);
     }
 }
 
 /*
- * One layer. `ctx` is the layer's scratch (ehd_context) for backends whose kernels need one;
- * the portable kernels take none.
+ * One layer. `ctx` is the layer's scratch: the arena bytes the host planned for it (none when the
+ * backend's kernel asks for none); a kernel finding it short returns a status, it never falls back.
  */
 static ehd_status run_layer(const ehd_layer *layer, const ehd_layer_io *io, const ehd_context *ctx)
 {
@@ -167,21 +167,20 @@ static ehd_status run_layer(const ehd_layer *layer, const ehd_layer_io *io, cons
     const int8_t *x = (const int8_t *)io->in_data[0];
     int8_t *y = (int8_t *)io->out_data;
     const void *p = layer->params;
-    (void)ctx;
     switch (layer->op) {
     case EHD_OP_CONV_2D:
     case EHD_OP_DEPTHWISE_CONV_2D:
     case EHD_OP_FULLY_CONNECTED:
-        return run_conv_family(layer, io);
+        return run_conv_family(layer, io, ctx);
     case EHD_OP_AVERAGE_POOL_2D:
-        return ehd_avgpool_wrapper_s8((const ehd_pool_params *)p, in_dims, x, out_dims, y);
+        return ehd_avgpool_wrapper_s8(ctx, (const ehd_pool_params *)p, in_dims, x, out_dims, y);
     case EHD_OP_MAX_POOL_2D:
         return ehd_maxpool_wrapper_s8((const ehd_pool_params *)p, in_dims, x, out_dims, y);
     case EHD_OP_ADD:
         if (io->in[1] == 0) {
             return EHD_ERR_ARG;
         }
-        return ehd_add_wrapper_s8((const ehd_add_params *)p, in_dims, x, &io->in[1]->dims,
+        return ehd_add_wrapper_s8(ctx, (const ehd_add_params *)p, in_dims, x, &io->in[1]->dims,
                                   (const int8_t *)io->in_data[1], out_dims, y);
     case EHD_OP_MEAN:
         return ehd_mean_wrapper_s8((const ehd_mean_params *)p, in_dims, x, out_dims, y);

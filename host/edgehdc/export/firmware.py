@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgehdc.export.arena import DTYPE_BYTES, activation_tensors, data_inputs, plan_arena
+from edgehdc.export.scratch import board_core
 from edgehdc.export.budget import check_sources
 from edgehdc.export.integrity import integrity_source
 from edgehdc.export.layer_params import c_array as _array
@@ -31,7 +32,7 @@ _C_DTYPE = {"int8": "EHD_DTYPE_INT8", "float32": "EHD_DTYPE_FLOAT32"}
 
 
 def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id: bytes,
-                           backend: str = "portable", core: str = "cortex-m4",
+                           backend: str = "portable", core: str | None = None,
                            board: str | None = None) -> list[Path]:
     """Writes ehd_generated.h/.c into out_dir; returns their paths.
 
@@ -44,14 +45,18 @@ def write_firmware_sources(graph: Graph, encoder, classifier, out_dir, model_id:
 
     With `board` (a platformio.ini environment), a model whose tables or arena
     exceed that board's flash or RAM raises `ModelTooBigError` with the numbers
-    (edgehdc.export.budget) and nothing is written.
+    (edgehdc.export.budget) and nothing is written. The arena holds each layer's
+    scratch for `backend` on `core` (default: the board's core, else cortex-m4);
+    a firmware built with another backend than planned here gets EHD_ERR_ARG
+    from the first layer whose scratch falls short.
     """
     if len(model_id) != 8:
         raise ValueError(f"model_id must be 8 bytes, got {len(model_id)}")
     if (encoder is None) != (classifier is None):
         raise ValueError("pass both an HDC encoder and a classifier, or neither (a plain int8 model)")
     check_runnable(graph, hdc=encoder is not None)
-    plan = plan_arena(graph, backend, core)
+    core = core or (board_core(board) if board is not None else "cortex-m4")
+    plan = plan_arena(graph, backend, core)  # each layer's scratch for this backend on this core
     out_dir = Path(out_dir)
     header = _header(plan.size, model_id)
     source = _source(graph, plan, encoder, classifier, model_id)
