@@ -116,4 +116,6 @@ if kernel_backend() == "EHD_BACKEND_CMSIS_NN":
 if not any(t in ("clean", "size", "envdump", "idedata") for t in COMMAND_LINE_TARGETS):
     model = model_dir()
     env.AppendUnique(CPPPATH=[model])
+    # The runtime dispatches only the model's ops (EHD_GENERATED_OPS): unused kernels are not linked.
+    env.Append(CPPDEFINES=["EHD_MODEL_OPS_FROM_GENERATED"])
     env.BuildSources(join("$BUILD_DIR", "model"), model, "+<*.c>")
