@@ -62,6 +62,8 @@ def case_scratch(case: KernelCase, core: str) -> int:
         return scratch.conv_bytes(case.x.shape, case.weights.shape, case.params, core)
     if case.op == "depthwise_conv2d":
         return scratch.depthwise_bytes(case.x.shape, case.weights.shape, case.params, core)
+    if case.op == "fully_connected":  # MVE keeps an int32 kernel sum per output
+        return scratch.fully_connected_bytes(case.weights.shape, core)
     return scratch.avgpool_bytes(case.x.shape, case.params, core) if case.op == "avg_pool2d" else 0
 
 
