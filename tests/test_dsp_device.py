@@ -121,6 +121,7 @@ def test_firmware_built_with_dsp_serves_the_model(tmp_path):
 def test_unknown_backend_is_refused(tmp_path):
     with pytest.raises(ValueError, match="portable, dsp"):
         EmulatedBoard("qemu_m4", model_dir=tmp_path, backend="fast")
+    write_firmware_sources(_graph(np.random.default_rng(0)), None, None, tmp_path, MODEL_ID)  # a model to build
     board = EmulatedBoard("qemu_m4", model_dir=tmp_path)
     board.backend = "cmsis"  # what EDGEHDC_BACKEND=cmsis gives the build
     with pytest.raises(EmulatorError, match="unknown kernel backend 'cmsis'"):
