@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PLATFORMIO_CORE_DIR := $(CURDIR)/.pio-core
 
-.PHONY: setup demo test bench fuzz clean
+.PHONY: setup demo test bench bench-device fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -17,6 +17,11 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/python -m pytest benchmarks --benchmark-only
+
+# Every MLPerf Tiny model + the demo model x qemu_m4/m7/m55 x portable/dsp/cmsis_nn through
+# `edgehdc verify device` (benchmarks/results/device.md); BENCH_DEVICE_ARGS="--samples 20" etc.
+bench-device: setup
+	cd benchmarks && nice -n 5 ../$(PY) device.py $(BENCH_DEVICE_ARGS)
 
 # 2,000 field-level mutants of each MLPerf Tiny model through `edgehdc verify tflm`
 # (benchmarks/results/fuzz_verify_tflm.md); FUZZ_ARGS="--oracle tflite --mutants 500" for others.

@@ -24,6 +24,7 @@ from device_dsp import TFLM_CMSIS_NN, macs
 
 from edgehdc.device import EmulatedBoard, firmware_size, ticks_to_instructions
 from edgehdc.device.kernel_image import KernelCase, run_cases
+from edgehdc.export.firmware import write_firmware_sources
 from edgehdc.export.manifest import model_id
 from edgehdc.export.scratch import model_scratch_bytes
 from edgehdc.fileio import atomic_write_json, atomic_write_text
@@ -39,6 +40,9 @@ CORE = {"qemu_m4": "cortex-m4", "qemu_m7": "cortex-m7", "qemu_m55": "cortex-m55"
 
 def device_run(art, model_dir: Path, board_env: str, backend: str, n: int) -> dict:
     """Whole-CNN instructions per inference of one board and backend; every reply checked exactly."""
+    # The arena holds each layer's scratch for this backend on this board's core.
+    write_firmware_sources(art.graph, art.encoder, art.classifier, model_dir, model_id(art.model_sha),
+                           backend=backend, board=board_env)
     board = EmulatedBoard(board_env, model_dir=model_dir, backend=backend)
     board.build()
     flash, ram = firmware_size(board.elf_path)

@@ -30,6 +30,7 @@ import numpy as np
 from edgehdc.device import EmulatedBoard, firmware_size, ticks_to_instructions
 from edgehdc.device.kernel_image import KernelCase, run_cases
 from edgehdc.device.size import code_size_by_folder
+from edgehdc.export.firmware import write_firmware_sources
 from edgehdc.export.manifest import model_id
 from edgehdc.fileio import atomic_write_json, atomic_write_text
 from edgehdc.kernels.interpreter import run as run_int8
@@ -63,6 +64,9 @@ def device_run(cfg, art, model_dir: Path, backend: str, n: int, work: Path) -> d
     """Whole-model numbers of one backend; every reply checked exactly."""
     link_map = work / f"firmware-{backend}.map"
     os.environ["PLATFORMIO_BUILD_FLAGS"] = f"-Wl,-Map,{link_map}"
+    # The arena holds each layer's scratch for this backend (planned per backend and core).
+    write_firmware_sources(art.graph, art.encoder, art.classifier, model_dir, model_id(art.model_sha),
+                           backend=backend, board="qemu_m4")
     board = EmulatedBoard("qemu_m4", model_dir=model_dir, backend=backend)
     board.build()
     flash, ram = firmware_size(board.elf_path)

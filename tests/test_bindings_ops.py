@@ -129,7 +129,7 @@ def test_add_edge_values():
 def _add_in_place(a, b, p, out):
     """ehd_add_wrapper_s8 writing into `out` (which may be a or b); returns the status."""
     params = S.AddParams(*(int(getattr(p, n)) for n, _ in S.AddParams._fields_))
-    return status("ehd_add_wrapper_s8", C.byref(params), C.byref(dims(a.shape)), i8p(a),
+    return status("ehd_add_wrapper_s8", None, C.byref(params), C.byref(dims(a.shape)), i8p(a),
                   C.byref(dims(b.shape)), i8p(b), C.byref(dims(out.shape)), i8p(out))
 
 
@@ -159,29 +159,29 @@ def test_add_refuses_bad_arguments():
     y = np.empty_like(x)
     ok = S.AddParams(*(int(getattr(p, n)) for n, _ in S.AddParams._fields_))
     args = (C.byref(dims(x.shape)), i8p(x), C.byref(dims(x.shape)), i8p(x), C.byref(dims(y.shape)), i8p(y))
-    assert status("ehd_add_wrapper_s8", C.byref(ok), *args) == S.Status.OK
+    assert status("ehd_add_wrapper_s8", None, C.byref(ok), *args) == S.Status.OK
     for change in [{"left_shift": 21}, {"left_shift": -1}, {"input1_shift": 1}, {"output_shift": 1},
                    {"input2_multiplier": -5}, {"input2_shift": -32}, {"act_min": -129},
                    {"act_max": 128}, {"act_min": 10, "act_max": 9}]:
         bad = S.AddParams.from_buffer_copy(ok)
         for field, value in change.items():
             setattr(bad, field, value)
-        assert status("ehd_add_wrapper_s8", C.byref(bad), *args) == S.Status.ERR_ARG, change
-    assert status("ehd_add_wrapper_s8", None, *args) == S.Status.ERR_ARG
-    assert status("ehd_add_wrapper_s8", C.byref(ok), *args[:5], None) == S.Status.ERR_ARG
-    assert status("ehd_add_wrapper_s8", C.byref(ok), C.byref(S.Dims(2, 3, 0, 5)), *args[1:]) == S.Status.ERR_ARG
+        assert status("ehd_add_wrapper_s8", None, C.byref(bad), *args) == S.Status.ERR_ARG, change
+    assert status("ehd_add_wrapper_s8", None, None, *args) == S.Status.ERR_ARG
+    assert status("ehd_add_wrapper_s8", None, C.byref(ok), *args[:5], None) == S.Status.ERR_ARG
+    assert status("ehd_add_wrapper_s8", None, C.byref(ok), C.byref(S.Dims(2, 3, 0, 5)), *args[1:]) == S.Status.ERR_ARG
     for shape_b in [(2, 3, 4, 4), (3, 3, 4, 5)]:  # neither equal nor 1
-        assert status("ehd_add_wrapper_s8", C.byref(ok), *args[:2], C.byref(S.Dims(*shape_b)),
+        assert status("ehd_add_wrapper_s8", None, C.byref(ok), *args[:2], C.byref(S.Dims(*shape_b)),
                       *args[3:]) == S.Status.ERR_SHAPE
     # Both inputs broadcast along w: the output's w (4) is neither input's.
-    assert status("ehd_add_wrapper_s8", C.byref(ok), C.byref(S.Dims(2, 3, 1, 5)), i8p(x),
+    assert status("ehd_add_wrapper_s8", None, C.byref(ok), C.byref(S.Dims(2, 3, 1, 5)), i8p(x),
                   C.byref(S.Dims(2, 3, 1, 5)), i8p(x), C.byref(dims(y.shape)), i8p(y)) == S.Status.ERR_SHAPE
     # An output overlapping an input without being exactly it would read overwritten values.
     big = np.zeros(2 * x.size, np.int8)
-    assert status("ehd_add_wrapper_s8", C.byref(ok), C.byref(dims(x.shape)), i8p(big), *args[2:4],
+    assert status("ehd_add_wrapper_s8", None, C.byref(ok), C.byref(dims(x.shape)), i8p(big), *args[2:4],
                   C.byref(dims(x.shape)), i8p(big[60:])) == S.Status.ERR_ARG
     # A broadcast input may not be the output's buffer: it is read again after being overwritten.
-    assert status("ehd_add_wrapper_s8", C.byref(ok), C.byref(dims(x.shape)), i8p(x),
+    assert status("ehd_add_wrapper_s8", None, C.byref(ok), C.byref(dims(x.shape)), i8p(x),
                   C.byref(dims(x[:1].shape)), i8p(x), C.byref(dims(x.shape)), i8p(x)) == S.Status.ERR_ARG
     with pytest.raises(ValueError, match="do not broadcast"):
         fw.add_s8(x, int8(rng, (3, 3)), p)
@@ -520,7 +520,7 @@ def test_fully_connected_refuses_bad_tables():
     def call(filter_dims=S.Dims(4, 1, 1, 10), per_channel=1, weights=w, x_dims=dims(x.shape), out_dims=dims(y.shape)):
         params = S.FcParams(S.ptr(weights, C.c_int8), None, S.ptr(mult, C.c_int32), S.ptr(shift, C.c_int32),
                             per_channel, filter_dims, -128, 127)
-        return status("ehd_fully_connected_wrapper_s8", C.byref(params), C.byref(S.Offsets(0, 0)),
+        return status("ehd_fully_connected_wrapper_s8", None, C.byref(params), C.byref(S.Offsets(0, 0)),
                       C.byref(x_dims), i8p(x), C.byref(out_dims), i8p(y))
 
     assert call() == S.Status.OK and call(per_channel=0) == S.Status.OK

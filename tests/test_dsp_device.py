@@ -114,7 +114,7 @@ def test_firmware_built_with_dsp_serves_the_model(tmp_path):
     train = rng.integers(-128, 128, (40, *IN_SHAPE[1:])).astype(np.int8)
     encoder = SignProjection(36, 256, zero_point=-128)
     classifier = Centroid(4, 256).fit(encoder.encode(run(graph, train)[0].reshape(40, -1)), np.arange(40) % 4)
-    write_firmware_sources(graph, encoder, classifier, tmp_path, MODEL_ID)
+    write_firmware_sources(graph, encoder, classifier, tmp_path, MODEL_ID, backend="dsp", board="qemu_m4")
     board = EmulatedBoard("qemu_m4", model_dir=tmp_path, backend="dsp")
     board.build()
     x = rng.integers(-128, 128, (3, *IN_SHAPE[1:])).astype(np.int8)
@@ -130,6 +130,7 @@ def test_firmware_built_with_dsp_serves_the_model(tmp_path):
 def test_unknown_backend_is_refused(tmp_path):
     with pytest.raises(ValueError, match="portable, dsp"):
         EmulatedBoard("qemu_m4", model_dir=tmp_path, backend="fast")
+    write_firmware_sources(_graph(np.random.default_rng(0)), None, None, tmp_path, MODEL_ID)  # a model to build
     board = EmulatedBoard("qemu_m4", model_dir=tmp_path)
     board.backend = "cmsis"  # what EDGEHDC_BACKEND=cmsis gives the build
     with pytest.raises(EmulatorError, match="unknown kernel backend 'cmsis'"):

@@ -17,12 +17,12 @@ import ctypes as C
 import numpy as np
 
 from edgehdc_bindings.build import build_library
-from edgehdc_bindings.dsp import Context, _with_scratch
 from edgehdc_bindings.kernels import (
     _any_int8, _lib, add_call_args, conv_call_args, fc_call_args, pool_call_args,
 )
+from edgehdc_bindings.kernels import with_scratch as _with_scratch
 from edgehdc_bindings.structs import (
-    AddParams, ConvParams, Dims, FcParams, Offsets, PadParams, PoolParams, SoftmaxParams, check, declare, ptr,
+    AddParams, Context, ConvParams, Dims, FcParams, Offsets, PadParams, PoolParams, SoftmaxParams, check, declare, ptr,
 )
 
 _P = C.POINTER
@@ -43,7 +43,6 @@ _SIZES = {
     "ehd_depthwise_conv_s8_cmsis_nn_get_buffer_size": (_P(ConvParams), _P(Dims), _P(Dims)),
     "ehd_fully_connected_s8_cmsis_nn_get_buffer_size": (_P(FcParams),),
     "ehd_avgpool_s8_cmsis_nn_get_buffer_size": (_P(Dims), _P(Dims)),
-    "ehd_convolve_wrapper_s8_get_buffer_size": (_P(ConvParams), _P(Dims)),
 }
 
 

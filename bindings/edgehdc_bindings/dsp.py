@@ -14,23 +14,13 @@ import ctypes as C
 
 import numpy as np
 
-from edgehdc_bindings.kernels import _array, _lib, add_call_args, conv_call_args, fc_call_args, pool_call_args
-from edgehdc_bindings.structs import AddParams, ConvParams, Dims, FcParams, Offsets, PoolParams, check
+from edgehdc_bindings.kernels import (  # noqa: F401  (ScratchOverrunError: re-exported for the tests)
+    ScratchOverrunError, _array, _lib, add_call_args, conv_call_args, fc_call_args, pool_call_args,
+    wrapper_buffer_size, with_scratch,
+)
+from edgehdc_bindings.structs import AddParams, Context, ConvParams, Dims, FcParams, Offsets, PoolParams, check
 
 _P = C.POINTER
-_GUARD = 64  # bytes after the scratch a kernel must not write
-_GUARD_BYTE = 0xA5
-
-
-class Context(C.Structure):
-    """ehd_context (ehd_kernels.h): a kernel's scratch buffer."""
-
-    _fields_ = [("buf", C.c_void_p), ("size", C.c_int32)]
-
-
-class ScratchOverrunError(AssertionError):
-    """A kernel wrote past the scratch size its get_buffer_size() reported."""
-
 
 _CONV_ARGS = (_P(ConvParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8))
 _POOL_ARGS = (_P(PoolParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8))
@@ -50,7 +40,6 @@ _SIGNATURES = {
     "ehd_add_s8_dsp_get_buffer_size": ((), C.c_int32),
     "ehd_convolve_s8_dsp_get_buffer_size": ((_P(ConvParams), _P(Dims)), C.c_int32),
     "ehd_convolve_1x1_s8_dsp_get_buffer_size": ((_P(Dims),), C.c_int32),
-    "ehd_convolve_wrapper_s8_get_buffer_size": ((_P(ConvParams), _P(Dims)), C.c_int32),
 }
 
 CONV_VARIANTS = {"general": "ehd_convolve_s8_dsp", "1x1": "ehd_convolve_1x1_s8_dsp"}
@@ -65,17 +54,6 @@ def _declared(lib: C.CDLL | None) -> C.CDLL:
     return lib
 
 
-def _with_scratch(lib: C.CDLL, fn_name: str, size: int, args: tuple) -> None:
-    """Calls fn(ctx, *args) with `size` bytes of scratch and checks the guard behind them."""
-    if size < 0:
-        raise ValueError(f"{fn_name}: negative scratch size {size}")
-    words = np.full((size + _GUARD + 3) // 4, _GUARD_BYTE * 0x01010101, np.uint32)
-    ctx = Context(words.ctypes.data, size)
-    check(fn_name, getattr(lib, fn_name)(C.byref(ctx), *args))
-    if np.any(words.view(np.uint8)[size:] != _GUARD_BYTE):
-        raise ScratchOverrunError(f"{fn_name} wrote past the {size} scratch bytes it asked for")
-
-
 def conv2d_s8_dsp(x, weights, bias, p, *, variant: str = "general", lib=None) -> np.ndarray:
     """CONV_2D through one dsp variant ("general" or "1x1"); same contract as `conv2d_s8`."""
     lib = _declared(lib)
@@ -86,7 +64,7 @@ def conv2d_s8_dsp(x, weights, bias, p, *, variant: str = "general", lib=None) ->
     out, args, _alive = conv_call_args(x, weights, bias, p, weights.shape[0])
     size = (lib.ehd_convolve_1x1_s8_dsp_get_buffer_size(args[2]) if variant == "1x1"
             else lib.ehd_convolve_s8_dsp_get_buffer_size(args[0], args[2]))
-    _with_scratch(lib, CONV_VARIANTS[variant], size, args)
+    with_scratch(lib, CONV_VARIANTS[variant], size, args)
     return out
 
 
@@ -95,7 +73,7 @@ def conv2d_buffer_size(x_shape, weights, p, *, lib=None) -> int:
     lib = _declared(lib)
     x = np.zeros(x_shape, np.int8)
     _, args, _alive = conv_call_args(x, weights, None, p, weights.shape[0])
-    return int(lib.ehd_convolve_wrapper_s8_get_buffer_size(args[0], args[2]))
+    return wrapper_buffer_size(lib, "ehd_convolve_wrapper_s8", args)
 
 
 def depthwise_conv2d_s8_dsp(x, weights, bias, p, *, variant: str = "general", scratch: bool = True,
@@ -112,7 +90,7 @@ def depthwise_conv2d_s8_dsp(x, weights, bias, p, *, variant: str = "general", sc
     if variant != "3x3":
         check(fn_name, getattr(lib, fn_name)(*args))
     elif scratch:
-        _with_scratch(lib, fn_name, lib.ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(args[0], args[4]), args)
+        with_scratch(lib, fn_name, lib.ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(args[0], args[4]), args)
     else:
         check(fn_name, getattr(lib, fn_name)(None, *args))
     return out
@@ -138,7 +116,7 @@ def fully_connected_s8_dsp(x, weights, bias, p, *, lib=None) -> np.ndarray:
     """FULLY_CONNECTED through the dsp kernel; same contract as `fully_connected_s8`."""
     lib = _declared(lib)
     out, args, _alive = fc_call_args(x, weights, bias, p)
-    _with_scratch(lib, "ehd_fully_connected_s8_dsp", lib.ehd_fully_connected_s8_dsp_get_buffer_size(args[0]), args)
+    with_scratch(lib, "ehd_fully_connected_s8_dsp", lib.ehd_fully_connected_s8_dsp_get_buffer_size(args[0]), args)
     return out
 
 
@@ -151,6 +129,6 @@ def add_s8_dsp(a, b, p, *, out=None, lib=None) -> np.ndarray:
         if out.shape != result.shape or out.dtype != np.int8 or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous int8 array of shape {result.shape}")
         args, result = (*args[:-1], out.ctypes.data_as(_P(C.c_int8))), out
-    _with_scratch(lib, "ehd_add_s8_dsp", lib.ehd_add_s8_dsp_get_buffer_size(), args)
+    with_scratch(lib, "ehd_add_s8_dsp", lib.ehd_add_s8_dsp_get_buffer_size(), args)
     return result
 

@@ -14,9 +14,41 @@ import numpy as np
 from edgehdc.export.layer_params import pad_fields, rescale_fields
 from edgehdc_bindings.build import build_library
 from edgehdc_bindings.structs import (
-    AddParams, ConvParams, Dims, FcParams, HdcEncoder, HdcModel, HdcResult, MeanParams, Offsets,
+    AddParams, Context, ConvParams, Dims, FcParams, HdcEncoder, HdcModel, HdcResult, MeanParams, Offsets,
     PadParams, PoolParams, QuantizeParams, RescaleParams, SoftmaxParams, check, declare, ptr,
 )
+
+_GUARD = 64  # bytes after the scratch a kernel must not write
+_GUARD_BYTE = 0xA5
+
+
+class ScratchOverrunError(AssertionError):
+    """A kernel wrote past the scratch size its get_buffer_size() reported."""
+
+
+def with_scratch(lib: C.CDLL, fn_name: str, size: int, args: tuple) -> None:
+    """Calls fn(ctx, *args) with exactly `size` bytes of scratch (what the runtime plans into the
+    arena) and checks the guard bytes behind them."""
+    if size < 0:
+        raise ValueError(f"{fn_name}: negative scratch size {size}")
+    words = np.full((size + _GUARD + 3) // 4, _GUARD_BYTE * 0x01010101, np.uint32)
+    ctx = Context(words.ctypes.data, size)
+    check(fn_name, getattr(lib, fn_name)(C.byref(ctx), *args))
+    if np.any(words.view(np.uint8)[size:] != _GUARD_BYTE):
+        raise ScratchOverrunError(f"{fn_name} wrote past the {size} scratch bytes it asked for")
+
+
+def wrapper_buffer_size(lib: C.CDLL, fn_name: str, args: tuple) -> int:
+    """ehd_<op>_wrapper_s8_get_buffer_size for a wrapper call's arguments (the backend's own need)."""
+    size_args = {"ehd_convolve_wrapper_s8": (0, 2, 4), "ehd_depthwise_conv_wrapper_s8": (0, 2, 4),
+                 "ehd_fully_connected_wrapper_s8": (0,), "ehd_avgpool_wrapper_s8": (1, 3),
+                 "ehd_add_wrapper_s8": (1, 3, 5)}[fn_name]
+    return int(getattr(lib, fn_name + "_get_buffer_size")(*(args[i] for i in size_args)))
+
+
+def _call_wrapper(fn_name: str, args: tuple, lib) -> None:
+    lib = _lib(lib)
+    with_scratch(lib, fn_name, wrapper_buffer_size(lib, fn_name, args), args)
 
 _default: C.CDLL | None = None
 
@@ -82,7 +114,7 @@ def conv_call_args(x, weights, bias, p, out_c: int) -> tuple[np.ndarray, tuple, 
 
 def _conv(fn_name: str, x, weights, bias, p, out_c: int, lib) -> np.ndarray:
     out, args, _alive = conv_call_args(x, weights, bias, p, out_c)
-    check(fn_name, getattr(_lib(lib), fn_name)(*args))
+    _call_wrapper(fn_name, args, lib)
     return out
 
 
@@ -106,7 +138,7 @@ def fully_connected_s8(x, weights, bias, p, *, lib=None) -> np.ndarray:
     """FULLY_CONNECTED: x int8 [N,IN], weights int8 [OUT,IN], bias int32 [OUT] or None,
     p `FullyConnectedParams` (per-tensor or per-channel multiplier/shift) -> int8 [N,OUT]."""
     out, args, _alive = fc_call_args(x, weights, bias, p)
-    check("ehd_fully_connected_wrapper_s8", _lib(lib).ehd_fully_connected_wrapper_s8(*args))
+    _call_wrapper("ehd_fully_connected_wrapper_s8", args, lib)
     return out
 
 
@@ -145,7 +177,10 @@ def pool_call_args(x, p) -> tuple[np.ndarray, tuple, list]:
 
 def _pool(fn_name: str, x, p, lib) -> np.ndarray:
     out, args, _alive = pool_call_args(x, p)
-    check(fn_name, getattr(_lib(lib), fn_name)(*args))
+    if fn_name == "ehd_avgpool_wrapper_s8":
+        _call_wrapper(fn_name, args, lib)
+    else:
+        check(fn_name, getattr(_lib(lib), fn_name)(*args))
     return out
 
 
@@ -179,7 +214,7 @@ def _unary(fn_name: str, params, x: np.ndarray, out: np.ndarray, in_type, out_ty
 def add_s8(a, b, p, *, lib=None) -> np.ndarray:
     """ADD: int8 a + int8 b (rank <= 4, broadcast NumPy-style), p `AddParams` -> int8."""
     out, args, _alive = add_call_args(a, b, p)
-    check("ehd_add_wrapper_s8", _lib(lib).ehd_add_wrapper_s8(*args))
+    _call_wrapper("ehd_add_wrapper_s8", args, lib)
     return out
 
 

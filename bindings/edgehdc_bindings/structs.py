@@ -225,6 +225,12 @@ class HdcModel(C.Structure):
     ]
 
 
+class Context(C.Structure):
+    """ehd_context (ehd_kernels.h): a kernel's scratch buffer."""
+
+    _fields_ = [("buf", C.c_void_p), ("size", C.c_int32)]
+
+
 class HdcResult(C.Structure):
     _fields_ = [("label", C.c_uint16), ("confidence", C.c_uint16)]
 
@@ -239,12 +245,12 @@ def ptr(a: np.ndarray | None, ctype):
 
 _P = C.POINTER
 _SIGNATURES = {
-    "ehd_convolve_wrapper_s8": (_P(ConvParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
-    "ehd_depthwise_conv_wrapper_s8": (_P(ConvParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
-    "ehd_fully_connected_wrapper_s8": (_P(FcParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
-    "ehd_avgpool_wrapper_s8": (_P(PoolParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_convolve_wrapper_s8": (_P(Context), _P(ConvParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_depthwise_conv_wrapper_s8": (_P(Context), _P(ConvParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_fully_connected_wrapper_s8": (_P(Context), _P(FcParams), _P(Offsets), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_avgpool_wrapper_s8": (_P(Context), _P(PoolParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
     "ehd_maxpool_wrapper_s8": (_P(PoolParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
-    "ehd_add_wrapper_s8": (_P(AddParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
+    "ehd_add_wrapper_s8": (_P(Context), _P(AddParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
     "ehd_relu_wrapper_s8": (_P(RescaleParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
     "ehd_quantize_wrapper_s8_s8": (_P(RescaleParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
     "ehd_mean_wrapper_s8": (_P(MeanParams), _P(Dims), _P(C.c_int8), _P(Dims), _P(C.c_int8)),
@@ -258,11 +264,24 @@ _SIGNATURES = {
 }
 
 
+# The wrappers' scratch sizes (ehd_<op>_wrapper_s8_get_buffer_size) for the library's backend.
+BUFFER_SIZES = {
+    "ehd_convolve_wrapper_s8": (_P(ConvParams), _P(Dims), _P(Dims)),
+    "ehd_depthwise_conv_wrapper_s8": (_P(ConvParams), _P(Dims), _P(Dims)),
+    "ehd_fully_connected_wrapper_s8": (_P(FcParams),),
+    "ehd_avgpool_wrapper_s8": (_P(Dims), _P(Dims)),
+    "ehd_add_wrapper_s8": (_P(Dims), _P(Dims), _P(Dims)),
+}
+
+
 def declare(lib: C.CDLL) -> C.CDLL:
     """Set argtypes/restype of the firmware functions on `lib` (idempotent)."""
     for name, args in _SIGNATURES.items():
         fn = getattr(lib, name)
         fn.argtypes, fn.restype = list(args), C.c_int
+    for name, args in BUFFER_SIZES.items():
+        fn = getattr(lib, name + "_get_buffer_size")
+        fn.argtypes, fn.restype = list(args), C.c_int32
     lib.ehd_model_tensor.argtypes = [_P(Model), _P(C.c_int8), C.c_uint16]
     lib.ehd_model_tensor.restype = C.c_void_p
     return lib

@@ -16,26 +16,34 @@
 #include "ehd_kernel_image.h"
 #include "ehd_semihost_print.h"
 
+/* The image's own scratch (the firmware plans it per layer in the arena instead): every case gets it
+ * all; a case that needs more gets EHD_ERR_ARG from its wrapper. */
+#ifndef EHD_KERNEL_SCRATCH_BYTES
+#define EHD_KERNEL_SCRATCH_BYTES 16384
+#endif
+static uint32_t scratch[(EHD_KERNEL_SCRATCH_BYTES + 3) / 4];
+
 static ehd_status run(const ehd_kernel_case *c)
 {
+    const ehd_context ctx = {scratch, (int32_t)sizeof scratch};
     switch (c->op) {
     case EHD_OP_CONV_2D:
-        return ehd_convolve_wrapper_s8((const ehd_conv_params *)c->params, &c->offsets, &c->input_dims,
+        return ehd_convolve_wrapper_s8(&ctx, (const ehd_conv_params *)c->params, &c->offsets, &c->input_dims,
                                        c->input, &c->output_dims, c->output);
     case EHD_OP_DEPTHWISE_CONV_2D:
-        return ehd_depthwise_conv_wrapper_s8((const ehd_conv_params *)c->params, &c->offsets,
+        return ehd_depthwise_conv_wrapper_s8(&ctx, (const ehd_conv_params *)c->params, &c->offsets,
                                              &c->input_dims, c->input, &c->output_dims, c->output);
     case EHD_OP_FULLY_CONNECTED:
-        return ehd_fully_connected_wrapper_s8((const ehd_fc_params *)c->params, &c->offsets,
+        return ehd_fully_connected_wrapper_s8(&ctx, (const ehd_fc_params *)c->params, &c->offsets,
                                               &c->input_dims, c->input, &c->output_dims, c->output);
     case EHD_OP_AVERAGE_POOL_2D:
-        return ehd_avgpool_wrapper_s8((const ehd_pool_params *)c->params, &c->input_dims, c->input,
+        return ehd_avgpool_wrapper_s8(&ctx, (const ehd_pool_params *)c->params, &c->input_dims, c->input,
                                       &c->output_dims, c->output);
     case EHD_OP_MAX_POOL_2D:
         return ehd_maxpool_wrapper_s8((const ehd_pool_params *)c->params, &c->input_dims, c->input,
                                       &c->output_dims, c->output);
     case EHD_OP_ADD:
-        return ehd_add_wrapper_s8((const ehd_add_params *)c->params, &c->input_dims, c->input,
+        return ehd_add_wrapper_s8(&ctx, (const ehd_add_params *)c->params, &c->input_dims, c->input,
                                   &c->input2_dims, c->input2, &c->output_dims, c->output);
     default:
         return EHD_ERR_UNSUPPORTED;

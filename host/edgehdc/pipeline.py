@@ -196,7 +196,7 @@ def write_artifacts(cfg: DemoConfig, art: HostArtifacts) -> Path:
               accumulators=art.classifier.accumulators, dim=cfg.hdc_dim, seed=cfg.hdc_seed,
               zero_point=art.encoder.zero_point, **norm)
     write_firmware_sources(art.graph, art.encoder, art.classifier, model_dir, model_id(art.model_sha),
-                           board=cfg.board)  # refuses a model the board cannot hold
+                           backend=cfg.backend, board=cfg.board)  # refuses a model the board cannot hold
     write_manifest(model_dir, model_sha=art.model_sha, config=cfg.as_dict(), inputs={
         "model.tflite": sha256_bytes(art.tflite), "hdc.npz": sha256_bytes(hdc_path.read_bytes())})
     return model_dir

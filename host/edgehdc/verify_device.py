@@ -37,6 +37,7 @@ class DeviceVerification:
     arena: int
     samples: int
     first: str | None = None  # where the first mismatch is
+    profile: dict | None = None  # per-layer profile of the first input (edgehdc.device.profile), when asked
 
     def summary(self) -> str:
         return (f"mismatches={self.mismatches} compared={self.compared} instructions={self.instructions} "
@@ -65,6 +66,7 @@ def verify_device(model: Path, board: str = "qemu-m4", backend: str = "portable"
     from edgehdc.device import EmulatedBoard, firmware_size, ticks_to_instructions
     from edgehdc.export.arena import plan_arena
     from edgehdc.export.firmware import write_firmware_sources
+    from edgehdc.export.scratch import board_core
     from edgehdc.kernels.interpreter import Interpreter
     from edgehdc.quant.tflite_io import from_tflite
 
@@ -77,8 +79,9 @@ def verify_device(model: Path, board: str = "qemu-m4", backend: str = "portable"
     model_id = hashlib.sha256(data).digest()[:8]
     env = BOARDS[board]
     model_dir = (build_root or ROOT / "build" / "verify_device") / f"{Path(model).stem}-{env}-{backend}"
-    write_firmware_sources(graph, None, None, model_dir, model_id, backend=backend)  # refuses what cannot run
-    arena = plan_arena(graph, backend).size
+    # Refuses what cannot run; plans each layer's scratch for this backend on this board's core.
+    write_firmware_sources(graph, None, None, model_dir, model_id, backend=backend, board=env)
+    arena = plan_arena(graph, backend, board_core(env)).size
     emulated = EmulatedBoard(env, model_dir=model_dir, backend=backend, link_timeout=60.0)
     log(f"building the firmware for {env} ({backend}) ...")
     flash, ram = firmware_size(emulated.build())
@@ -96,10 +99,12 @@ def verify_device(model: Path, board: str = "qemu-m4", backend: str = "portable"
                 compared += size
                 if bad.size and first is None:
                     first = f"sample {n} output {k} element {int(bad[0])}"
-        if profile is not None:
-            profile(link, xs[0].reshape(graph.tensors[graph.inputs[0]].shape))
+        if profile is not None:  # a hook returning a Profile (print_profile, read_profile) is kept
+            prof = profile(link, xs[0].reshape(graph.tensors[graph.inputs[0]].shape))
+            prof = prof.as_dict(emulated.icount_shift) if hasattr(prof, "as_dict") else None
     instructions = round(ticks_to_instructions(float(np.mean(ticks)), info.counter_hz, emulated.icount_shift))
-    return DeviceVerification(mismatches, compared, instructions, flash, ram, arena, samples, first)
+    return DeviceVerification(mismatches, compared, instructions, flash, ram, arena, samples, first,
+                              prof if profile is not None else None)
 
 
 def compare_outputs(got: list[np.ndarray], expected: list[np.ndarray]) -> list[tuple[int, np.ndarray, int]]:

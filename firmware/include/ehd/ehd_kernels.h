@@ -26,6 +26,23 @@
 #define EHD_KERNEL_BACKEND EHD_BACKEND_PORTABLE
 #endif
 
+/*
+ * Scratch memory of a kernel, like cmsis_nn_context: the caller reserves the
+ * bytes `*_get_buffer_size()` asks for, 4-byte aligned; kernels never allocate.
+ *
+ * The wrappers of the ops that may take scratch (CONV_2D, DEPTHWISE_CONV_2D,
+ * FULLY_CONNECTED, AVERAGE_POOL_2D, ADD) take the layer's context first; the
+ * runtime builds it from the bytes the host planned into the arena
+ * (host/edgehdc/export/arena.py: scratch_bytes mirrors the wrappers'
+ * *_get_buffer_size of the configured backend). A context smaller than the
+ * wrapper's get_buffer_size() is EHD_ERR_ARG, never a silent fallback. `ctx`
+ * may be NULL, or its buffer NULL, when get_buffer_size() is 0.
+ */
+typedef struct {
+    void *buf;
+    int32_t size; /* bytes */
+} ehd_context;
+
 /* Zero-point offsets of an op's int8 input and output, TFLM convention. */
 typedef struct {
     int32_t input_offset;  /* -input zero point */
@@ -36,9 +53,11 @@ typedef struct {
  * CONV_2D, per-channel weights (filter dims {out_ch, kh, kw, in_ch}, OHWI).
  * input {n, h, w, in_ch}; output {n, out_h, out_w, out_ch}.
  */
-ehd_status ehd_convolve_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
-                                   const ehd_dims *input_dims, const int8_t *input,
-                                   const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_convolve_wrapper_s8(const ehd_context *ctx, const ehd_conv_params *conv,
+                                   const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                   const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+int32_t ehd_convolve_wrapper_s8_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims,
+                                                const ehd_dims *output_dims);
 ehd_status ehd_convolve_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
                            const ehd_dims *input_dims, const int8_t *input,
                            const ehd_dims *output_dims, int8_t *output);
@@ -47,9 +66,12 @@ ehd_status ehd_convolve_s8(const ehd_conv_params *conv, const ehd_offsets *offse
  * DEPTHWISE_CONV_2D, per-channel weights (filter dims {1, kh, kw, in_ch * m}).
  * Output channel c * m + k reads input channel c.
  */
-ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
-                                         const ehd_dims *input_dims, const int8_t *input,
-                                         const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_context *ctx, const ehd_conv_params *conv,
+                                         const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                         const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+int32_t ehd_depthwise_conv_wrapper_s8_get_buffer_size(const ehd_conv_params *conv,
+                                                      const ehd_dims *input_dims,
+                                                      const ehd_dims *output_dims);
 ehd_status ehd_depthwise_conv_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
                                  const ehd_dims *input_dims, const int8_t *input,
                                  const ehd_dims *output_dims, int8_t *output);
@@ -59,9 +81,10 @@ ehd_status ehd_depthwise_conv_s8(const ehd_conv_params *conv, const ehd_offsets 
  * (fc->per_channel). The output holds batches x out values (out = output_dims->c); the input
  * holds batches x in values in any NHWC shape.
  */
-ehd_status ehd_fully_connected_wrapper_s8(const ehd_fc_params *fc, const ehd_offsets *offsets,
-                                          const ehd_dims *input_dims, const int8_t *input,
-                                          const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_fully_connected_wrapper_s8(const ehd_context *ctx, const ehd_fc_params *fc,
+                                          const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                          const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+int32_t ehd_fully_connected_wrapper_s8_get_buffer_size(const ehd_fc_params *fc);
 ehd_status ehd_fully_connected_s8(const ehd_fc_params *fc, const ehd_offsets *offsets,
                                   const ehd_dims *input_dims, const int8_t *input,
                                   const ehd_dims *output_dims, int8_t *output);
@@ -71,8 +94,10 @@ ehd_status ehd_fully_connected_s8(const ehd_fc_params *fc, const ehd_offsets *of
  * rounded half away from zero. Input and output share scale and zero point.
  * A window with no valid element is EHD_ERR_SHAPE.
  */
-ehd_status ehd_avgpool_wrapper_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
-                                  const int8_t *input, const ehd_dims *output_dims, int8_t *output);
+ehd_status ehd_avgpool_wrapper_s8(const ehd_context *ctx, const ehd_pool_params *pool,
+                                  const ehd_dims *input_dims, const int8_t *input,
+                                  const ehd_dims *output_dims, int8_t *output);
+int32_t ehd_avgpool_wrapper_s8_get_buffer_size(const ehd_dims *input_dims, const ehd_dims *output_dims);
 ehd_status ehd_avgpool_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
                           const int8_t *input, const ehd_dims *output_dims, int8_t *output);
 
@@ -93,9 +118,11 @@ ehd_status ehd_maxpool_s8(const ehd_pool_params *pool, const ehd_dims *input_dim
  * dimension of an input equals the output's or is 1. The output may be the buffer of an input
  * that has the output's full shape (in place).
  */
-ehd_status ehd_add_wrapper_s8(const ehd_add_params *add, const ehd_dims *input1_dims,
+ehd_status ehd_add_wrapper_s8(const ehd_context *ctx, const ehd_add_params *add, const ehd_dims *input1_dims,
                               const int8_t *input1, const ehd_dims *input2_dims, const int8_t *input2,
                               const ehd_dims *output_dims, int8_t *output);
+int32_t ehd_add_wrapper_s8_get_buffer_size(const ehd_dims *input1_dims, const ehd_dims *input2_dims,
+                                           const ehd_dims *output_dims);
 ehd_status ehd_add_s8(const ehd_add_params *add, const ehd_dims *input1_dims, const int8_t *input1,
                       const ehd_dims *input2_dims, const int8_t *input2, const ehd_dims *output_dims,
                       int8_t *output);
@@ -141,26 +168,6 @@ ehd_status ehd_dequantize_wrapper_s8_f32(const ehd_quantize_params *dequantize,
                                          const ehd_dims *output_dims, float *output);
 ehd_status ehd_dequantize_s8_f32(const ehd_quantize_params *dequantize, const ehd_dims *input_dims,
                                  const int8_t *input, const ehd_dims *output_dims, float *output);
-
-/*
- * Scratch memory of a kernel, like cmsis_nn_context: the caller reserves the
- * bytes `*_get_buffer_size()` asks for, 4-byte aligned; kernels never allocate.
- */
-typedef struct {
-    void *buf;
-    int32_t size; /* bytes */
-} ehd_context;
-
-/*
- * TEMPORARY, until the runtime's arena planner reserves per-layer scratch and
- * the wrappers take an ehd_context from their caller: a static buffer of
- * EHD_KERNEL_SCRATCH_BYTES shared by the wrappers. `buf` is NULL when `bytes`
- * does not fit; the wrapper then runs the portable kernel.
- */
-ehd_context ehd_kernel_scratch(int32_t bytes);
-
-/* Scratch bytes the wrapper of the configured backend needs for this layer (0 for portable). */
-int32_t ehd_convolve_wrapper_s8_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims);
 
 /*
  * `dsp` variants: same arguments, statuses and int8 outputs as the portable

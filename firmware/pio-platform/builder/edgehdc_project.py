@@ -20,9 +20,9 @@ standard `ststm32` platform for the real boards:
 - for the `cmsis_nn` backend, Arm's CMSIS-NN v7.0.0 as a library: EDGEHDC_CMSIS_NN,
   default <project>/../shared/third_party/CMSIS-NN (offline), its Include/ on
   the path and its Source/ built at -O2 into a static library the linker
-  takes what the adapters (firmware/src/kernels/cmsis_nn) call from;
-- EDGEHDC_KERNEL_SCRATCH_BYTES, when set, sizes the kernels' static scratch
-  (EHD_KERNEL_SCRATCH_BYTES; host/edgehdc/export/scratch.py computes it).
+  takes what the adapters (firmware/src/kernels/cmsis_nn) call from.
+The kernels' scratch is no build setting: the host plans each layer's into the
+arena (host/edgehdc/export/arena.py), for the backend and core built here.
 """
 
 import os
@@ -110,12 +110,12 @@ env.AppendUnique(
     CPPDEFINES=[("EHD_KERNEL_BACKEND", kernel_backend()), ("EHD_BACKEND_ID", kernel_backend())],
 )
 
-if os.environ.get("EDGEHDC_KERNEL_SCRATCH_BYTES", "").isdigit():
-    env.Append(CPPDEFINES=[("EHD_KERNEL_SCRATCH_BYTES", os.environ["EDGEHDC_KERNEL_SCRATCH_BYTES"])])
 if kernel_backend() == "EHD_BACKEND_CMSIS_NN":
     link_cmsis_nn()
 
 if not any(t in ("clean", "size", "envdump", "idedata") for t in COMMAND_LINE_TARGETS):
     model = model_dir()
     env.AppendUnique(CPPPATH=[model])
+    # The runtime dispatches only the model's ops (EHD_GENERATED_OPS): unused kernels are not linked.
+    env.Append(CPPDEFINES=["EHD_MODEL_OPS_FROM_GENERATED"])
     env.BuildSources(join("$BUILD_DIR", "model"), model, "+<*.c>")

@@ -51,10 +51,14 @@
 #define EHD_DSP_MVE 0
 #endif
 
-/* The caller's scratch holds `bytes`, word-aligned. */
+/* The caller's scratch holds `bytes`, word-aligned (a NULL buffer is fine when none is needed: the
+ * runtime plans no arena bytes for a layer whose kernel asks for 0). */
 static inline int ehd_dsp_scratch_ok(const ehd_context *ctx, int32_t bytes)
 {
-    return ctx != 0 && ctx->buf != 0 && ((uintptr_t)ctx->buf & 3u) == 0 && ctx->size >= bytes;
+    if (ctx == 0 || ctx->size < bytes || ((uintptr_t)ctx->buf & 3u) != 0) {
+        return 0;
+    }
+    return bytes == 0 || ctx->buf != 0;
 }
 
 /* Unaligned word access (one LDR/STR on Cortex-M, which allows unaligned words). */

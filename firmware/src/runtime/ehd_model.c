@@ -2,6 +2,21 @@
 #include "ehd/ehd_kernels.h"
 #include "ehd/ehd_model.h"
 
+/*
+ * A firmware built for one model (the build defines EHD_MODEL_OPS_FROM_GENERATED) dispatches only the
+ * ops its layer table uses (EHD_GENERATED_OPS, a bit per ehd_op), so the linker keeps only their
+ * kernels; the host bindings run any table. A layer of another op is EHD_ERR_UNSUPPORTED.
+ */
+#ifdef EHD_MODEL_OPS_FROM_GENERATED
+#include "ehd_generated.h"
+#endif
+#ifndef EHD_GENERATED_OPS
+#define EHD_GENERATED_OPS 0xFFFFFFFFu
+#endif
+#define EHD_RUNS(op) ((((EHD_GENERATED_OPS) >> (op)) & 1u) != 0u)
+/* A constant condition: the compiler drops the call (and the linker its kernel) of an op not run. */
+#define EHD_IF_RUNS(runs, call) ((runs) ? (call) : EHD_ERR_UNSUPPORTED)
+
 /* A layer's operands resolved to memory: what run_layer hands the kernels. */
 typedef struct {
     const ehd_tensor *in[EHD_MAX_LAYER_INPUTS];
@@ -138,29 +153,31 @@ static int dtypes_ok(const ehd_layer *layer, const ehd_layer_io *io)
     return !float_out && (!float_in || layer->op == EHD_OP_QUANTIZE);
 }
 
-static ehd_status run_conv_family(const ehd_layer *layer, const ehd_layer_io *io)
+static ehd_status run_conv_family(const ehd_layer *layer, const ehd_layer_io *io, const ehd_context *ctx)
 {
     const ehd_tensor *in = io->in[0];
     const ehd_tensor *out = io->out;
     const ehd_offsets offsets = {-in->zero_point, out->zero_point};
     const int8_t *x = (const int8_t *)io->in_data[0];
     int8_t *y = (int8_t *)io->out_data;
+    const ehd_conv_params *conv = (const ehd_conv_params *)layer->params;
     switch (layer->op) {
     case EHD_OP_CONV_2D:
-        return ehd_convolve_wrapper_s8((const ehd_conv_params *)layer->params, &offsets, &in->dims, x,
-                                       &out->dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_CONV_2D),
+                           ehd_convolve_wrapper_s8(ctx, conv, &offsets, &in->dims, x, &out->dims, y));
     case EHD_OP_DEPTHWISE_CONV_2D:
-        return ehd_depthwise_conv_wrapper_s8((const ehd_conv_params *)layer->params, &offsets,
-                                             &in->dims, x, &out->dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_DEPTHWISE_CONV_2D),
+                           ehd_depthwise_conv_wrapper_s8(ctx, conv, &offsets, &in->dims, x, &out->dims, y));
     default: /* EHD_OP_FULLY_CONNECTED */
-        return ehd_fully_connected_wrapper_s8((const ehd_fc_params *)layer->params, &offsets,
-                                              &in->dims, x, &out->dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_FULLY_CONNECTED),
+                           ehd_fully_connected_wrapper_s8(ctx, (const ehd_fc_params *)layer->params, &offsets,
+                                                          &in->dims, x, &out->dims, y));
     }
 }
 
 /*
- * One layer. `ctx` is the layer's scratch (ehd_context) for backends whose kernels need one;
- * the portable kernels take none.
+ * One layer. `ctx` is the layer's scratch: the arena bytes the host planned for it (none when the
+ * backend's kernel asks for none); a kernel finding it short returns a status, it never falls back.
  */
 static ehd_status run_layer(const ehd_layer *layer, const ehd_layer_io *io, const ehd_context *ctx)
 {
@@ -169,40 +186,48 @@ static ehd_status run_layer(const ehd_layer *layer, const ehd_layer_io *io, cons
     const int8_t *x = (const int8_t *)io->in_data[0];
     int8_t *y = (int8_t *)io->out_data;
     const void *p = layer->params;
-    (void)ctx;
     switch (layer->op) {
     case EHD_OP_CONV_2D:
     case EHD_OP_DEPTHWISE_CONV_2D:
     case EHD_OP_FULLY_CONNECTED:
-        return run_conv_family(layer, io);
+        return run_conv_family(layer, io, ctx);
     case EHD_OP_AVERAGE_POOL_2D:
-        return ehd_avgpool_wrapper_s8((const ehd_pool_params *)p, in_dims, x, out_dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_AVERAGE_POOL_2D),
+                           ehd_avgpool_wrapper_s8(ctx, (const ehd_pool_params *)p, in_dims, x, out_dims, y));
     case EHD_OP_MAX_POOL_2D:
-        return ehd_maxpool_wrapper_s8((const ehd_pool_params *)p, in_dims, x, out_dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_MAX_POOL_2D),
+                           ehd_maxpool_wrapper_s8((const ehd_pool_params *)p, in_dims, x, out_dims, y));
     case EHD_OP_ADD:
         if (io->in[1] == 0) {
             return EHD_ERR_ARG;
         }
-        return ehd_add_wrapper_s8((const ehd_add_params *)p, in_dims, x, &io->in[1]->dims,
-                                  (const int8_t *)io->in_data[1], out_dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_ADD),
+                           ehd_add_wrapper_s8(ctx, (const ehd_add_params *)p, in_dims, x, &io->in[1]->dims,
+                                              (const int8_t *)io->in_data[1], out_dims, y));
     case EHD_OP_MEAN:
-        return ehd_mean_wrapper_s8((const ehd_mean_params *)p, in_dims, x, out_dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_MEAN),
+                           ehd_mean_wrapper_s8((const ehd_mean_params *)p, in_dims, x, out_dims, y));
     case EHD_OP_PAD:
-        return ehd_pad_wrapper_s8((const ehd_pad_params *)p, in_dims, x, out_dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_PAD), ehd_pad_wrapper_s8((const ehd_pad_params *)p, in_dims, x, out_dims, y));
     case EHD_OP_SOFTMAX:
-        return ehd_softmax_wrapper_s8((const ehd_softmax_params *)p, in_dims, x, out_dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_SOFTMAX),
+                           ehd_softmax_wrapper_s8((const ehd_softmax_params *)p, in_dims, x, out_dims, y));
     case EHD_OP_RELU:
     case EHD_OP_RELU6:
-        return ehd_relu_wrapper_s8((const ehd_rescale_params *)p, in_dims, x, out_dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_RELU) || EHD_RUNS(EHD_OP_RELU6),
+                           ehd_relu_wrapper_s8((const ehd_rescale_params *)p, in_dims, x, out_dims, y));
     case EHD_OP_QUANTIZE:
         if (io->in[0]->dtype == EHD_DTYPE_FLOAT32) {
-            return ehd_quantize_wrapper_f32_s8((const ehd_quantize_params *)p, in_dims,
-                                               (const float *)io->in_data[0], out_dims, y);
+            return EHD_IF_RUNS(EHD_RUNS(EHD_OP_QUANTIZE),
+                               ehd_quantize_wrapper_f32_s8((const ehd_quantize_params *)p, in_dims,
+                                                           (const float *)io->in_data[0], out_dims, y));
         }
-        return ehd_quantize_wrapper_s8_s8((const ehd_rescale_params *)p, in_dims, x, out_dims, y);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_QUANTIZE),
+                           ehd_quantize_wrapper_s8_s8((const ehd_rescale_params *)p, in_dims, x, out_dims, y));
     case EHD_OP_DEQUANTIZE:
-        return ehd_dequantize_wrapper_s8_f32((const ehd_quantize_params *)p, in_dims, x, out_dims,
-                                             (float *)io->out_data);
+        return EHD_IF_RUNS(EHD_RUNS(EHD_OP_DEQUANTIZE),
+                           ehd_dequantize_wrapper_s8_f32((const ehd_quantize_params *)p, in_dims, x, out_dims,
+                                                         (float *)io->out_data));
     default:
         return EHD_ERR_UNSUPPORTED;
     }

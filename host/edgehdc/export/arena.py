@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgehdc.export import scratch as _scratch
 from edgehdc.quant.ir import Graph, Op, OpKind
 
 ALIGNMENT = 4
@@ -48,15 +49,10 @@ class ArenaPlan:
 
 
 def scratch_bytes(layer: Layer, backend: str = "portable", core: str = "cortex-m4") -> int:
-    """Scratch bytes the `backend`'s kernel for `layer` needs on `core` (0: none).
-
-    The portable kernels need none. A backend whose kernels take a buffer
-    (CMSIS-NN's arm_*_get_buffer_size) answers here; the runtime then hands
-    the layer an `ehd_context` over that many arena bytes.
-    """
-    if backend in ("portable", "dsp"):  # dsp: its static buffer (ehd_kernel_scratch), for now
-        return 0
-    raise ValueError(f"no scratch sizes known for the {backend!r} backend")
+    """Scratch bytes the `backend`'s wrapper for `layer` needs on `core` (0: none): exactly its C
+    `ehd_<op>_wrapper_s8_get_buffer_size` (edgehdc.export.scratch). The runtime hands the layer an
+    `ehd_context` over that many arena bytes; a kernel finding fewer returns a status."""
+    return _scratch.scratch_bytes(layer.graph, layer.op, backend, core)
 
 
 def data_inputs(op: Op) -> list[int]:

@@ -25,10 +25,20 @@ ehd_status ehd_add_s8_cmsis_nn(const ehd_add_params *add, const ehd_dims *input1
         add->output_multiplier, add->output_shift, add->act_min, add->act_max, ehd_dims_count(output_dims)));
 }
 
-ehd_status ehd_add_wrapper_s8(const ehd_add_params *add, const ehd_dims *input1_dims,
+int32_t ehd_add_wrapper_s8_get_buffer_size(const ehd_dims *input1_dims, const ehd_dims *input2_dims,
+                                           const ehd_dims *output_dims)
+{
+    (void)input1_dims; /* arm_elementwise_add_s8 takes no scratch */
+    (void)input2_dims;
+    (void)output_dims;
+    return 0;
+}
+
+ehd_status ehd_add_wrapper_s8(const ehd_context *ctx, const ehd_add_params *add, const ehd_dims *input1_dims,
                               const int8_t *input1, const ehd_dims *input2_dims, const int8_t *input2,
                               const ehd_dims *output_dims, int8_t *output)
 {
+    (void)ctx;
     const ehd_status status =
         ehd_add_s8_cmsis_nn(add, input1_dims, input1, input2_dims, input2, output_dims, output);
     return status != EHD_ERR_UNSUPPORTED

@@ -30,20 +30,17 @@ ehd_status ehd_avgpool_s8_cmsis_nn(const ehd_context *ctx, const ehd_pool_params
     return ehd_cmsis_status(arm_avgpool_s8(&c, &p, &in, input, &filter, &out, output));
 }
 
-ehd_status ehd_avgpool_wrapper_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
-                                  const int8_t *input, const ehd_dims *output_dims, int8_t *output)
+int32_t ehd_avgpool_wrapper_s8_get_buffer_size(const ehd_dims *input_dims, const ehd_dims *output_dims)
 {
-    if (ehd_pool_check_args(pool, input_dims, input, output_dims, output) == EHD_OK) {
-        const ehd_context ctx =
-            ehd_kernel_scratch(ehd_avgpool_s8_cmsis_nn_get_buffer_size(input_dims, output_dims));
-        if (ctx.buf != 0) {
-            const ehd_status status =
-                ehd_avgpool_s8_cmsis_nn(&ctx, pool, input_dims, input, output_dims, output);
-            if (status != EHD_ERR_UNSUPPORTED) {
-                return status;
-            }
-        }
-    }
-    return ehd_avgpool_s8(pool, input_dims, input, output_dims, output);
+    return ehd_avgpool_s8_cmsis_nn_get_buffer_size(input_dims, output_dims);
+}
+
+ehd_status ehd_avgpool_wrapper_s8(const ehd_context *ctx, const ehd_pool_params *pool,
+                                  const ehd_dims *input_dims, const int8_t *input,
+                                  const ehd_dims *output_dims, int8_t *output)
+{
+    const ehd_status status = ehd_avgpool_s8_cmsis_nn(ctx, pool, input_dims, input, output_dims, output);
+    return status != EHD_ERR_UNSUPPORTED ? status
+                                         : ehd_avgpool_s8(pool, input_dims, input, output_dims, output);
 }
 #endif

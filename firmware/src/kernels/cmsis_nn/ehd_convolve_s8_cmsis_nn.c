@@ -49,28 +49,22 @@ ehd_status ehd_convolve_s8_cmsis_nn(const ehd_context *ctx, const ehd_conv_param
                                                     conv->bias, &out, output));
 }
 
-int32_t ehd_convolve_wrapper_s8_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims)
+int32_t ehd_convolve_wrapper_s8_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims,
+                                                const ehd_dims *output_dims)
 {
-    /* Before the output size is known: the im2col GEMM's need bounds every variant's. */
-    const cmsis_nn_dims in = ehd_cmsis_dims(input_dims), filter = ehd_cmsis_dims(&conv->filter);
-    return arm_convolve_s8_get_buffer_size(&in, &filter);
+    return ehd_convolve_s8_cmsis_nn_get_buffer_size(conv, input_dims, output_dims);
 }
 
-ehd_status ehd_convolve_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
-                                   const ehd_dims *input_dims, const int8_t *input,
-                                   const ehd_dims *output_dims, int8_t *output)
+/* Falls back to portable only where CMSIS-NN has no kernel (EHD_ERR_UNSUPPORTED); a context short of
+ * the adapter's need is EHD_ERR_ARG. */
+ehd_status ehd_convolve_wrapper_s8(const ehd_context *ctx, const ehd_conv_params *conv,
+                                   const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                   const int8_t *input, const ehd_dims *output_dims, int8_t *output)
 {
-    if (ehd_conv_check_args(conv, offsets, input_dims, input, output_dims, output) == EHD_OK) {
-        const ehd_context ctx =
-            ehd_kernel_scratch(ehd_convolve_s8_cmsis_nn_get_buffer_size(conv, input_dims, output_dims));
-        if (ctx.buf != 0) {
-            const ehd_status status =
-                ehd_convolve_s8_cmsis_nn(&ctx, conv, offsets, input_dims, input, output_dims, output);
-            if (status != EHD_ERR_UNSUPPORTED) {
-                return status;
-            }
-        }
-    }
-    return ehd_convolve_s8(conv, offsets, input_dims, input, output_dims, output);
+    const ehd_status status =
+        ehd_convolve_s8_cmsis_nn(ctx, conv, offsets, input_dims, input, output_dims, output);
+    return status != EHD_ERR_UNSUPPORTED
+               ? status
+               : ehd_convolve_s8(conv, offsets, input_dims, input, output_dims, output);
 }
 #endif

@@ -57,21 +57,21 @@ ehd_status ehd_depthwise_conv_s8_cmsis_nn(const ehd_context *ctx, const ehd_conv
                                                           &bias, conv->bias, &out, output));
 }
 
-ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
-                                         const ehd_dims *input_dims, const int8_t *input,
-                                         const ehd_dims *output_dims, int8_t *output)
+int32_t ehd_depthwise_conv_wrapper_s8_get_buffer_size(const ehd_conv_params *conv,
+                                                      const ehd_dims *input_dims,
+                                                      const ehd_dims *output_dims)
 {
-    if (ehd_depthwise_check_args(conv, offsets, input_dims, input, output_dims, output) == EHD_OK) {
-        const ehd_context ctx = ehd_kernel_scratch(
-            ehd_depthwise_conv_s8_cmsis_nn_get_buffer_size(conv, input_dims, output_dims));
-        if (ctx.buf != 0) {
-            const ehd_status status =
-                ehd_depthwise_conv_s8_cmsis_nn(&ctx, conv, offsets, input_dims, input, output_dims, output);
-            if (status != EHD_ERR_UNSUPPORTED) {
-                return status;
-            }
-        }
-    }
-    return ehd_depthwise_conv_s8(conv, offsets, input_dims, input, output_dims, output);
+    return ehd_depthwise_conv_s8_cmsis_nn_get_buffer_size(conv, input_dims, output_dims);
+}
+
+ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_context *ctx, const ehd_conv_params *conv,
+                                         const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                         const int8_t *input, const ehd_dims *output_dims, int8_t *output)
+{
+    const ehd_status status =
+        ehd_depthwise_conv_s8_cmsis_nn(ctx, conv, offsets, input_dims, input, output_dims, output);
+    return status != EHD_ERR_UNSUPPORTED
+               ? status
+               : ehd_depthwise_conv_s8(conv, offsets, input_dims, input, output_dims, output);
 }
 #endif

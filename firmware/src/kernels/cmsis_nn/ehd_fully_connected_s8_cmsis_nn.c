@@ -52,20 +52,19 @@ ehd_status ehd_fully_connected_s8_cmsis_nn(const ehd_context *ctx, const ehd_fc_
                                                            &bias, fc->bias, &out, output));
 }
 
-ehd_status ehd_fully_connected_wrapper_s8(const ehd_fc_params *fc, const ehd_offsets *offsets,
-                                          const ehd_dims *input_dims, const int8_t *input,
-                                          const ehd_dims *output_dims, int8_t *output)
+int32_t ehd_fully_connected_wrapper_s8_get_buffer_size(const ehd_fc_params *fc)
 {
-    if (ehd_fc_check_args(fc, offsets, input_dims, input, output_dims, output) == EHD_OK) {
-        const ehd_context ctx = ehd_kernel_scratch(ehd_fully_connected_s8_cmsis_nn_get_buffer_size(fc));
-        if (ctx.buf != 0) {
-            const ehd_status status =
-                ehd_fully_connected_s8_cmsis_nn(&ctx, fc, offsets, input_dims, input, output_dims, output);
-            if (status != EHD_ERR_UNSUPPORTED) {
-                return status;
-            }
-        }
-    }
-    return ehd_fully_connected_s8(fc, offsets, input_dims, input, output_dims, output);
+    return ehd_fully_connected_s8_cmsis_nn_get_buffer_size(fc);
+}
+
+ehd_status ehd_fully_connected_wrapper_s8(const ehd_context *ctx, const ehd_fc_params *fc,
+                                          const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                          const int8_t *input, const ehd_dims *output_dims, int8_t *output)
+{
+    const ehd_status status =
+        ehd_fully_connected_s8_cmsis_nn(ctx, fc, offsets, input_dims, input, output_dims, output);
+    return status != EHD_ERR_UNSUPPORTED
+               ? status
+               : ehd_fully_connected_s8(fc, offsets, input_dims, input, output_dims, output);
 }
 #endif

@@ -66,32 +66,38 @@ static int dsp_1x1(const ehd_conv_params *conv, const ehd_dims *in, const ehd_di
 #endif
 
 #if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
-int32_t ehd_convolve_wrapper_s8_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims)
+int32_t ehd_convolve_wrapper_s8_get_buffer_size(const ehd_conv_params *conv, const ehd_dims *input_dims,
+                                                const ehd_dims *output_dims)
 {
 #if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
-    /* The larger of the two dsp kernels' needs: known before the output size is. */
-    return ehd_convolve_s8_dsp_get_buffer_size(conv, input_dims);
+    if (conv == 0 || input_dims == 0 || output_dims == 0) {
+        return 0;
+    }
+    return dsp_1x1(conv, input_dims, output_dims) ? ehd_convolve_1x1_s8_dsp_get_buffer_size(input_dims)
+                                                  : ehd_convolve_s8_dsp_get_buffer_size(conv, input_dims);
 #else
     (void)conv;
     (void)input_dims;
+    (void)output_dims;
     return 0;
 #endif
 }
 
-ehd_status ehd_convolve_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
-                                   const ehd_dims *input_dims, const int8_t *input,
-                                   const ehd_dims *output_dims, int8_t *output)
+ehd_status ehd_convolve_wrapper_s8(const ehd_context *ctx, const ehd_conv_params *conv,
+                                   const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                   const int8_t *input, const ehd_dims *output_dims, int8_t *output)
 {
 #if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
-    if (ehd_conv_check_args(conv, offsets, input_dims, input, output_dims, output) == EHD_OK) {
-        const ehd_context ctx = ehd_kernel_scratch(ehd_convolve_wrapper_s8_get_buffer_size(conv, input_dims));
-        if (ctx.buf != 0) {
-            return dsp_1x1(conv, input_dims, output_dims)
-                       ? ehd_convolve_1x1_s8_dsp(&ctx, conv, offsets, input_dims, input, output_dims, output)
-                       : ehd_convolve_s8_dsp(&ctx, conv, offsets, input_dims, input, output_dims, output);
-        }
+    const ehd_status status = ehd_conv_check_args(conv, offsets, input_dims, input, output_dims, output);
+    if (status != EHD_OK) {
+        return status;
     }
-#endif
+    return dsp_1x1(conv, input_dims, output_dims)
+               ? ehd_convolve_1x1_s8_dsp(ctx, conv, offsets, input_dims, input, output_dims, output)
+               : ehd_convolve_s8_dsp(ctx, conv, offsets, input_dims, input, output_dims, output);
+#else
+    (void)ctx;
     return ehd_convolve_s8(conv, offsets, input_dims, input, output_dims, output);
+#endif
 }
 #endif

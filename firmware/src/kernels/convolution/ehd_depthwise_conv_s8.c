@@ -58,21 +58,45 @@ ehd_status ehd_depthwise_conv_s8(const ehd_conv_params *conv, const ehd_offsets 
 }
 
 #if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
-ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_conv_params *conv, const ehd_offsets *offsets,
-                                         const ehd_dims *input_dims, const int8_t *input,
-                                         const ehd_dims *output_dims, int8_t *output)
+#if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+/* The dsp 3x3 kernel applies (ehd_depthwise_conv_3x3_s8_dsp's preconditions). */
+static int dsp_3x3(const ehd_conv_params *conv)
+{
+    return conv->depth_multiplier == 1 && conv->filter.h == 3 && conv->filter.w == 3 &&
+           conv->dilation_h == 1 && conv->dilation_w == 1;
+}
+#endif
+
+int32_t ehd_depthwise_conv_wrapper_s8_get_buffer_size(const ehd_conv_params *conv,
+                                                      const ehd_dims *input_dims,
+                                                      const ehd_dims *output_dims)
+{
+    (void)input_dims;
+#if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+    /* The 3x3 kernel's padded plane (the same size on every core; the MVE path leaves it unused). */
+    return conv != 0 && dsp_3x3(conv) ? ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(conv, output_dims) : 0;
+#else
+    (void)conv;
+    (void)output_dims;
+    return 0;
+#endif
+}
+
+ehd_status ehd_depthwise_conv_wrapper_s8(const ehd_context *ctx, const ehd_conv_params *conv,
+                                         const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                         const int8_t *input, const ehd_dims *output_dims, int8_t *output)
 {
 #if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+    if (conv != 0 && dsp_3x3(conv)) {
+        /* The one fallback by design: the plane is optional, a context short of it (or NULL) leaves
+         * the border windows padded one by one: slower, the same bytes. */
+        return ehd_depthwise_conv_3x3_s8_dsp(ctx, conv, offsets, input_dims, input, output_dims, output);
+    }
     if (conv != 0 && conv->depth_multiplier == 1) {
-        if (conv->filter.h == 3 && conv->filter.w == 3 && conv->dilation_h == 1 && conv->dilation_w == 1) {
-            /* Its scratch is optional: a plane that does not fit leaves the border pixels slower. */
-            const ehd_context ctx =
-                ehd_kernel_scratch(ehd_depthwise_conv_3x3_s8_dsp_get_buffer_size(conv, output_dims));
-            return ehd_depthwise_conv_3x3_s8_dsp(&ctx, conv, offsets, input_dims, input, output_dims, output);
-        }
         return ehd_depthwise_conv_s8_dsp(conv, offsets, input_dims, input, output_dims, output);
     }
 #endif
+    (void)ctx;
     return ehd_depthwise_conv_s8(conv, offsets, input_dims, input, output_dims, output);
 }
 #endif

@@ -57,21 +57,34 @@ ehd_status ehd_add_s8(const ehd_add_params *add, const ehd_dims *input1_dims, co
 }
 
 #if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
-ehd_status ehd_add_wrapper_s8(const ehd_add_params *add, const ehd_dims *input1_dims,
+int32_t ehd_add_wrapper_s8_get_buffer_size(const ehd_dims *input1_dims, const ehd_dims *input2_dims,
+                                           const ehd_dims *output_dims)
+{
+#if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+    /* Same-shape inputs take the table kernel; broadcasting runs portable and needs none. */
+    const int same = input1_dims != 0 && input2_dims != 0 && output_dims != 0 &&
+                     ehd_dims_equal(input1_dims, output_dims) && ehd_dims_equal(input2_dims, output_dims);
+    return same ? ehd_add_s8_dsp_get_buffer_size() : 0;
+#else
+    (void)input1_dims;
+    (void)input2_dims;
+    (void)output_dims;
+    return 0;
+#endif
+}
+
+ehd_status ehd_add_wrapper_s8(const ehd_context *ctx, const ehd_add_params *add, const ehd_dims *input1_dims,
                               const int8_t *input1, const ehd_dims *input2_dims, const int8_t *input2,
                               const ehd_dims *output_dims, int8_t *output)
 {
 #if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
-    /* Same-shape inputs take the table kernel when its scratch fits; broadcasting stays portable. */
-    const ehd_context ctx = ehd_kernel_scratch(ehd_add_s8_dsp_get_buffer_size());
-    if (ctx.buf != 0) {
-        const ehd_status status = ehd_add_s8_dsp(&ctx, add, input1_dims, input1, input2_dims, input2,
-                                                 output_dims, output);
-        if (status != EHD_ERR_UNSUPPORTED) {
-            return status;
-        }
+    const ehd_status status =
+        ehd_add_s8_dsp(ctx, add, input1_dims, input1, input2_dims, input2, output_dims, output);
+    if (status != EHD_ERR_UNSUPPORTED) {
+        return status;
     }
 #endif
+    (void)ctx;
     return ehd_add_s8(add, input1_dims, input1, input2_dims, input2, output_dims, output);
 }
 #endif

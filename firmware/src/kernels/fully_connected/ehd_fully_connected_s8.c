@@ -40,20 +40,29 @@ ehd_status ehd_fully_connected_s8(const ehd_fc_params *fc, const ehd_offsets *of
 }
 
 #if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
-ehd_status ehd_fully_connected_wrapper_s8(const ehd_fc_params *fc, const ehd_offsets *offsets,
-                                          const ehd_dims *input_dims, const int8_t *input,
-                                          const ehd_dims *output_dims, int8_t *output)
+int32_t ehd_fully_connected_wrapper_s8_get_buffer_size(const ehd_fc_params *fc)
 {
 #if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
-    const ehd_context ctx = ehd_kernel_scratch(ehd_fully_connected_s8_dsp_get_buffer_size(fc));
-    if (ctx.buf != 0) {
-        const ehd_status status =
-            ehd_fully_connected_s8_dsp(&ctx, fc, offsets, input_dims, input, output_dims, output);
-        if (status != EHD_ERR_UNSUPPORTED) {
-            return status;
-        }
+    return ehd_fully_connected_s8_dsp_get_buffer_size(fc);
+#else
+    (void)fc;
+    return 0;
+#endif
+}
+
+ehd_status ehd_fully_connected_wrapper_s8(const ehd_context *ctx, const ehd_fc_params *fc,
+                                          const ehd_offsets *offsets, const ehd_dims *input_dims,
+                                          const int8_t *input, const ehd_dims *output_dims, int8_t *output)
+{
+#if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
+    /* An input zero point outside int8 (offset beyond +-128) is the one shape that runs portable. */
+    const ehd_status status =
+        ehd_fully_connected_s8_dsp(ctx, fc, offsets, input_dims, input, output_dims, output);
+    if (status != EHD_ERR_UNSUPPORTED) {
+        return status;
     }
 #endif
+    (void)ctx;
     return ehd_fully_connected_s8(fc, offsets, input_dims, input, output_dims, output);
 }
 #endif

@@ -41,9 +41,18 @@ ehd_status ehd_avgpool_s8(const ehd_pool_params *pool, const ehd_dims *input_dim
 }
 
 #if EHD_KERNEL_BACKEND != EHD_BACKEND_CMSIS_NN /* cmsis_nn: the wrapper is in cmsis_nn/ */
-ehd_status ehd_avgpool_wrapper_s8(const ehd_pool_params *pool, const ehd_dims *input_dims,
-                                  const int8_t *input, const ehd_dims *output_dims, int8_t *output)
+int32_t ehd_avgpool_wrapper_s8_get_buffer_size(const ehd_dims *input_dims, const ehd_dims *output_dims)
 {
+    (void)input_dims; /* portable and dsp pool without scratch */
+    (void)output_dims;
+    return 0;
+}
+
+ehd_status ehd_avgpool_wrapper_s8(const ehd_context *ctx, const ehd_pool_params *pool,
+                                  const ehd_dims *input_dims, const int8_t *input,
+                                  const ehd_dims *output_dims, int8_t *output)
+{
+    (void)ctx;
 #if EHD_KERNEL_BACKEND == EHD_BACKEND_DSP
     if (pool == 0 || (int64_t)pool->filter_h * pool->filter_w <= EHD_AVGPOOL_DSP_MAX_WINDOW) {
         return ehd_avgpool_s8_dsp(pool, input_dims, input, output_dims, output);
