@@ -177,7 +177,7 @@ def test_a_1x1_conv_with_a_smaller_output_writes_only_that_output(lib):
     import ctypes as C
     import dataclasses
 
-    from edgehdc_bindings.kernels import conv_call_args
+    from edgehdc_bindings.kernels import conv_call_args, with_scratch, wrapper_buffer_size
     from edgehdc_bindings.structs import ptr
 
     rng = np.random.default_rng(7)
@@ -185,7 +185,9 @@ def test_a_1x1_conv_with_a_smaller_output_writes_only_that_output(lib):
     small = dataclasses.replace(p, out_h=2, out_w=2)
     out, args, _alive = conv_call_args(x, w, b, small, 8)
     guarded = np.full(x.shape[0] * 36 * 8, 0x55, np.int8)  # room for what the fast kernel would write
-    assert lib.ehd_convolve_wrapper_s8(*args[:5], ptr(guarded, C.c_int8)) == 0
+    args = (*args[:5], ptr(guarded, C.c_int8))
+    name = "ehd_convolve_wrapper_s8"
+    with_scratch(lib, name, wrapper_buffer_size(lib, name, args), args)  # raises unless EHD_OK
     n = out.size
     assert np.all(guarded[n:] == 0x55), "wrote past the output tensor"
     expected = fw.conv2d_s8(x, w, b, small)  # portable: the 2x2 corner of the full output
