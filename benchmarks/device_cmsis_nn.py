@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from edgehdc.fileio import atomic_write_json, atomic_write_text
 from edgehdc.kernels.interpreter import run as run_int8
 from edgehdc.parity import Parity
 from edgehdc.pipeline import DemoConfig, build_host_artifacts, check_device_reply, write_artifacts
+from provenance import git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -132,8 +132,7 @@ def main(argv: list[str]) -> int:
     result = {
         "command": " ".join(["python benchmarks/device_cmsis_nn.py", *argv]),
         "date": datetime.date.today().isoformat(),
-        "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                     text=True).stdout.strip(),
+        "git_commit": git_commit(),
         "samples": args.samples,
         "macs": sum(macs(graph, op) for op in graph.ops),
         "scratch": {CORE[b]: model_scratch_bytes(graph, "cmsis_nn", CORE[b]) for b in boards},

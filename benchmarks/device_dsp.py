@@ -21,7 +21,6 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from edgehdc.kernels.interpreter import run as run_int8
 from edgehdc.parity import Parity
 from edgehdc.pipeline import DemoConfig, build_host_artifacts, check_device_reply, write_artifacts
 from edgehdc.quant.ir import OpKind
+from provenance import git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -163,8 +163,7 @@ def main(argv: list[str]) -> int:
     result = {
         "command": " ".join(["python benchmarks/device_dsp.py", *argv]),
         "date": datetime.date.today().isoformat(),
-        "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                     text=True).stdout.strip(),
+        "git_commit": git_commit(),
         "host": platform.machine(),
         "samples": args.samples,
         "macs": sum(macs(graph, op) for op in graph.ops),

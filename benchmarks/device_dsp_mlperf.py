@@ -36,6 +36,7 @@ from edgehdc.fileio import atomic_write_json, atomic_write_text
 from edgehdc.kernels.interpreter import run as run_int8
 from edgehdc.quant.ir import OpKind
 from edgehdc.quant.tflite_io import from_tflite
+from provenance import git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -217,8 +218,7 @@ def main(argv: list[str]) -> int:
     result = {
         "command": " ".join(["python benchmarks/device_dsp_mlperf.py", *argv]),
         "date": datetime.date.today().isoformat(),
-        "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                     text=True).stdout.strip(),
+        "git_commit": git_commit(),
         "host": platform.machine(), "seed": SEED, "other_cores": other_cores, "cmsis_cores": cmsis_cores,
         "models": {},
     }

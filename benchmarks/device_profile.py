@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from edgehdc.device import EmulatedBoard, emulated_envs, read_profile
 from edgehdc.fileio import atomic_write_text
+from provenance import git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -77,8 +77,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--boards", nargs="+", default=None, help="emulated envs (default: all)")
     args = parser.parse_args()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    commit = git_commit()
     result = {"command": COMMAND, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "git_commit": commit,
               "model_dir": str(args.model_dir.relative_to(ROOT) if args.model_dir.is_relative_to(ROOT)
                                else args.model_dir),

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import torch
 from edgehdc.fileio import atomic_write_json, atomic_write_text
 from edgehdc.hdc import Centroid, IdLevel, SignProjection
 from edgehdc.pipeline import DemoConfig, demo_features
+from provenance import git_commit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COMMAND = ".venv/bin/python benchmarks/hdc_accuracy.py"
@@ -99,7 +99,7 @@ def main() -> None:
     demo = next(r for r in rows if r["classifier"] == "edgehdc sign projection" and r["calibrated"]
                 and r["training"] == "retrained, margin 64")
     result = {
-        "command": COMMAND, "date": time.strftime("%Y-%m-%d"), "git_commit": _git_commit(),
+        "command": COMMAND, "date": time.strftime("%Y-%m-%d"), "git_commit": git_commit(),
         "host": platform.machine(), "dim": DIM, "test_samples": int(len(feats.y_test)),
         "demo_config": cfg.as_dict(), "rows": rows,
         "best_hdc": best, "best_hdc_gap_points": round(100 * (int8 - best["accuracy"]), 2),
@@ -128,12 +128,6 @@ def _markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent).stdout.strip()
-    except OSError:
-        return "unknown"
 
 
 if __name__ == "__main__":

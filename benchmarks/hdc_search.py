@@ -23,10 +23,10 @@ import datetime
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+from provenance import git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -91,8 +91,7 @@ def main(argv=None) -> int:
         raise SystemExit("the popcount loop compiled without a popcount instruction: no ceiling to compare with")
     search_t = time_round_robin(search, args.rounds)
     encode_t = time_round_robin(encode, args.rounds)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                            capture_output=True).stdout.strip()
+    commit = git_commit()
     report = {"command": COMMAND, "date": datetime.date.today().isoformat(), "commit": commit,
               "cpu": cpu_name(), "cores_online": os.cpu_count(), "threads": 1,
               "load_average_start": load_start[0], "load_average_end": os.getloadavg()[0],
