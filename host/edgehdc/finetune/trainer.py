@@ -69,21 +69,23 @@ class FeatureCache:
 class _Step(nn.Module):
     """(embedding-or-map, logits) of a batch: what the loss needs, in one module DDP can wrap."""
 
-    def __init__(self, model: nn.Module, cached: bool):
+    def __init__(self, model: nn.Module, cached: bool, decoder: nn.Module | None = None):
         super().__init__()
-        self.model, self.cached = model, cached
+        self.model, self.cached, self.decoder = model, cached, decoder
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(features, logits, the decoder's reconstruction or None); the decoder runs here so DDP,
+        which wraps this module, averages its gradients too."""
         m = self.model
         if not hasattr(m, "forward_head"):  # a plain module: logits only
-            return None, m(x)
+            return None, m(x), None
         if self.cached:
             feats = x
         elif getattr(m.head, "takes_map", False):
             feats = m.forward_map(x)
         else:
             feats = m.forward_features(x)
-        return feats, m.forward_head(feats)
+        return feats, m.forward_head(feats), self.decoder(feats) if self.decoder is not None else None
 
 
 class Trainer:
@@ -109,8 +111,8 @@ class Trainer:
             raise ValueError(f"need as many labels as samples (> 0), got {len(x_train)} and {len(y_train)}")
         if (x_val is None) != (y_val is None) or (x_val is not None and len(x_val) != len(y_val)):
             raise ValueError("x_val and y_val go together, one label per sample")
-        if (cfg.decorrelate or cfg.supcon) and not hasattr(self.model, "forward_head"):
-            raise ValueError("decorrelate and supcon act on the embedding: "
+        if (cfg.decorrelate or cfg.supcon or cfg.reconstruct) and not hasattr(self.model, "forward_head"):
+            raise ValueError("decorrelate, supcon and reconstruct act on the embedding: "
                              "the model needs forward_features/forward_head")
         torch.manual_seed(cfg.seed)
         self.g = torch.Generator().manual_seed(cfg.seed)
@@ -124,8 +126,9 @@ class Trainer:
         set_trainable(self.model, self._top(0))
         self.cache = None
         if (cfg.cache_features and cfg.frozen_backbone and not cfg.augment and not cfg.adapter and cfg.loss == "ce"
-                and not cfg.decorrelate and not cfg.supcon):
+                and not cfg.decorrelate and not cfg.supcon and not cfg.reconstruct):
             self.cache = FeatureCache(self.model, self.x)
+        self.decoder = self._decoder() if cfg.reconstruct else None
         self.original = None
         if cfg.loss == "hdc":  # the features before fine-tuning, for the consistency term
             self.original = copy.deepcopy(self.model).eval().requires_grad_(False)
@@ -135,14 +138,27 @@ class Trainer:
         self.steps = math.ceil(len(self.x) / cfg.batch_size)
         # fused: one kernel per step for all parameters instead of a Python loop over them; on a cached
         # head that loop was most of the step (see benchmarks/results/finetune_cache.md)
-        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.lr, cfg.backbone_lr_scale, cfg.weight_decay,
-                                                  frozen_backbone=cfg.frozen_backbone), fused=True)
+        groups = param_groups(self.model, cfg.lr, cfg.backbone_lr_scale, cfg.weight_decay,
+                              frozen_backbone=cfg.frozen_backbone)
+        if self.decoder is not None:  # trains with the head's learning rate, in a group of its own
+            groups.append({"name": "decoder", "params": list(self.decoder.parameters()), "lr": cfg.lr,
+                           "weight_decay": cfg.weight_decay})
+        self.opt = torch.optim.AdamW(groups, fused=True)
         self.sched = self._scheduler()
         self.history: dict[str, list] = {}
         self.start_epoch, self.best_loss, self.best_epoch, self.wait = 0, math.inf, None, 0
         self.best_state = None
         self.trainable_params, self.train_seconds = 0, 0.0
         self._stage = None
+
+    def _decoder(self) -> nn.Module:
+        """The auxiliary decoder, sized by one look at the embedding (eval mode: BatchNorm untouched)."""
+        was = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            width = self.model.forward_features(self.x[:1]).shape[1]
+        self.model.train(was)
+        return losses.Decoder(width, tuple(self.x.shape[1:]))
 
     def _top(self, epoch: int) -> int:
         if not self.cfg.pretrained:
@@ -242,11 +258,11 @@ class Trainer:
         sums = distributed.all_sum([loss_sum, correct])
         self.train_seconds += time.perf_counter() - t0
         return {"epoch": epoch, "loss": float(sums[0] / len(source)), "train_acc": float(sums[1] / len(source)),
-                "lr_head": lrs[-1], "lr_backbone": lrs[0],
+                "lr_head": lrs[1], "lr_backbone": lrs[0],
                 "trainable_blocks": self._trainable, "epoch_seconds": time.perf_counter() - t0}
 
     def _wrap(self) -> nn.Module:
-        step = _Step(self.model, self.cache is not None)
+        step = _Step(self.model, self.cache is not None, self.decoder)
         if self.world == 1:
             return step
         from torch.nn.parallel import DistributedDataParallel
@@ -257,9 +273,9 @@ class Trainer:
         """This rank's loss, scaled so the DDP average of the gradients is the global batch's gradient."""
         cfg = self.cfg
         if self.cache is not None and self.world == 1:  # the cached head alone: spare the wrapper module's call
-            feats, logits = xb, self.model.forward_head(xb)
+            feats, logits, decoded = xb, self.model.forward_head(xb), None
         else:
-            feats, logits = self.step_module(xb)
+            feats, logits, decoded = self.step_module(xb)
         w_ce, w_cons, w_sep = cfg.loss_weights if cfg.loss == "hdc" else (1.0, 0.0, 0.0)
         per_sample = losses.cross_entropy_sum(logits, yb)
         if w_ce != 1.0:  # a multiply by 1 is exact, but it is one more kernel per step
@@ -268,6 +284,8 @@ class Trainer:
             with torch.no_grad():
                 original = self.original.forward_features(xb)
             per_sample = per_sample + w_cons * losses.consistency_sum(feats, original)
+        if decoded is not None:
+            per_sample = per_sample + cfg.reconstruct * losses.reconstruction_sum(decoded, xb)
         loss = per_sample * (self.world / global_n)
         if cfg.loss == "hdc" and w_sep:
             sep = losses.triplet_mean(distributed.all_gather_grad(feats), distributed.all_gather_grad(yb), cfg.margin)
@@ -316,6 +334,7 @@ class Trainer:
             "torch_rng": torch.get_rng_state(), "history": self.history, "best_loss": self.best_loss,
             "best_epoch": self.best_epoch, "wait": self.wait, "best_state": self.best_state,
             "original": self.original.state_dict() if self.original is not None else None,
+            "decoder": self.decoder.state_dict() if self.decoder is not None else None,
             "trainable_params": self.trainable_params, "train_seconds": self.train_seconds,
         }
 
@@ -344,6 +363,8 @@ class Trainer:
         torch.set_rng_state(s["torch_rng"])
         if self.original is not None:
             self.original.load_state_dict(s["original"])
+        if self.decoder is not None:
+            self.decoder.load_state_dict(s["decoder"])
         if self.cache is not None:  # features of the restored backbone
             self.cache = FeatureCache(self.model, self.x)
         self.history, self.start_epoch = s["history"], s["next_epoch"]
