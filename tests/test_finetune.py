@@ -545,3 +545,21 @@ def test_cli_wide_series_model_continues_into_the_pipeline(tmp_path, capsys):
     capsys.readouterr()
     assert main(train + ["--width", "1"]) == 2
     assert "base.pt" in capsys.readouterr().out
+
+
+def test_compare_builds_scratch_and_fine_tuned_at_the_same_width(tmp_path):
+    from edgehdc.finetune.compare import compare
+
+    logs = []
+    kw = dict(shots=2, seeds=(0,), strategies=("scratch", "full"), epochs=1, pretrain_epochs=1, val_per_class=2,
+              hdc_dim=256, progress=False, log=logs.append, out_dir=tmp_path)
+    report = compare("digits", width=2, **kw)
+    assert report["width"] == 2 and report["model"]["kwargs"] == {"in_chans": 1, "width": 2}
+    params = {name: s["runs"][0]["trainable_params"] for name, s in report["strategies"].items()}
+    assert params["scratch"] == params["full"] == 16160 + 5 * 32 + 5  # backbone + a 5-way head
+    assert "width 2" in (tmp_path / "summary.md").read_text()
+    # base.pt is reused for the same architecture and settings, pretrained again for another width
+    compare("digits", width=2, **kw)
+    assert sum(m.startswith("pretraining") for m in logs) == 1
+    report = compare("digits", width=1, **kw)
+    assert sum(m.startswith("pretraining") for m in logs) == 2 and report["model"]["kwargs"] == {"in_chans": 1}
