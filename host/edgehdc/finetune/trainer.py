@@ -12,7 +12,9 @@ and atomic checkpoints: best.pt (the best weights) and last.pt (everything
 needed to resume: weights, optimizer, schedule, random states, history).
 A resumed run ends exactly where an uninterrupted one does. When the
 backbone stays frozen and augmentation is off, its features are computed
-once (`FeatureCache`) and the head trains on them.
+once (`FeatureCache`) and the head trains on them. With `reconstruct`, an
+auxiliary decoder owned by the Trainer (never by the model, so nothing
+exported holds it) rebuilds each input from its embedding.
 """
 
 from __future__ import annotations
