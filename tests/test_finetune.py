@@ -563,3 +563,37 @@ def test_compare_builds_scratch_and_fine_tuned_at_the_same_width(tmp_path):
     assert sum(m.startswith("pretraining") for m in logs) == 1
     report = compare("digits", width=1, **kw)
     assert sum(m.startswith("pretraining") for m in logs) == 2 and report["model"]["kwargs"] == {"in_chans": 1}
+
+
+def test_instance_term_is_nt_xent_over_two_views_and_trains_the_encoder(tasks):
+    from edgehdc.finetune.freezing import apply_modes
+    from edgehdc.finetune.losses import supcon_mean
+
+    task = tasks[2]
+    xb, yb = to_nchw(task.train.x_train[:8]), torch.as_tensor(task.train.y_train[:8])
+    view2 = (xb + 0.05 * torch.randn(xb.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    ids = torch.arange(8)
+    runs = {}
+    for w in (0.0, 0.5):
+        cfg = FinetuneConfig.strategy("scratch", instance=w, epochs=1)
+        model = build_model(cfg, "tinycnn", {}, 5)
+        trainer = Trainer(model, cfg, progress=False)
+        trainer.prepare(task.train.x_train, task.train.y_train)
+        trainer.step_module = trainer._wrap()
+        apply_modes(model, True)
+        loss = trainer._loss(xb, yb, 8, view2 if w else None, ids if w else None)[0]
+        loss.backward()
+        runs[w] = (model, loss.item(), {n: p.grad.clone() for n, p in model.named_parameters()})
+    model, loss_w, grads_w = runs[0.5]
+    _, loss_0, grads_0 = runs[0.0]
+    # SimCLR's NT-Xent: each view's positive is the other view of the same sample, every other view a negative
+    model.zero_grad()
+    z = torch.cat([model.forward_features(xb), model.forward_features(view2)])
+    term = 0.5 * supcon_mean(z, torch.cat([ids, ids]), 0.1)
+    term.backward()
+    assert loss_w - loss_0 == pytest.approx(term.item(), rel=1e-4) and term.item() > 0
+    for name in ("features.0.conv.weight", "features.6.weight"):
+        assert not torch.allclose(grads_w[name], grads_0[name])
+    torch.testing.assert_close(grads_w["head.weight"], grads_0["head.weight"])  # the head never sees it
+    with pytest.raises(ValueError, match="instance"):
+        FinetuneConfig.strategy("scratch", instance=1.0, augment=False)

@@ -35,6 +35,8 @@ def register(subparsers) -> None:
                      help="weight of the supervised contrastive term (default: PRETRAIN_SUPCON)")
     pre.add_argument("--reconstruct", type=float, default=None,
                      help="weight of an auxiliary decoder's input reconstruction (default: PRETRAIN_RECONSTRUCT)")
+    pre.add_argument("--instance", type=float, default=None,
+                     help="weight of SimCLR's two-view instance term (default: PRETRAIN_INSTANCE)")
     pre.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
     pre.set_defaults(handler=run_cli, finetune_handler=_pretrain)
 
@@ -65,6 +67,8 @@ def register(subparsers) -> None:
                      help="pretraining's supervised contrastive weight (default: PRETRAIN_SUPCON)")
     cmp.add_argument("--pretrain-reconstruct", type=float, default=None,
                      help="pretraining's input-reconstruction weight (default: PRETRAIN_RECONSTRUCT)")
+    cmp.add_argument("--pretrain-instance", type=float, default=None,
+                     help="pretraining's SimCLR instance-term weight (default: PRETRAIN_INSTANCE)")
     cmp.add_argument("--width", type=int, default=None,
                      help="channel multiplier of the backbone, for every strategy (default: COMPARE_WIDTH)")
     cmp.add_argument("--out", type=Path, default=None, help="output folder (default build/compare/<dataset>)")
@@ -95,7 +99,7 @@ def _pretrain(args) -> int:
     base, _ = _task_splits(args)
     path = pretrain(base, args.out, *default_model(base.sample_shape, args.width), seed=args.seed,
                     **_given(epochs=args.epochs, decorrelate=args.decorrelate, supcon=args.supcon,
-                             reconstruct=args.reconstruct))
+                             reconstruct=args.reconstruct, instance=args.instance))
     print(f"pretrained backbone: {path}")
     return 0
 
@@ -156,7 +160,7 @@ def _compare(args) -> int:
                      out_dir=args.out, epochs=args.epochs, command=command,
                      **_given(pretrain_epochs=args.pretrain_epochs, pretrain_decorrelate=args.pretrain_decorrelate,
                               pretrain_supcon=args.pretrain_supcon, pretrain_reconstruct=args.pretrain_reconstruct,
-                              width=args.width))
+                              pretrain_instance=args.pretrain_instance, width=args.width))
     out = args.out or Path("build/compare") / args.dataset
     for name, r in report["strategies"].items():
         print(f"{name:16s} accuracy {r['mean']['accuracy']:.3f} ± {r['std']['accuracy']:.3f}   "

@@ -23,8 +23,8 @@ from edgehdc.data import base_target, default_classes, few_shot, load_dataset
 from edgehdc.fileio import atomic_write_json
 from edgehdc.finetune.config import STRATEGIES, FinetuneConfig
 from edgehdc.finetune.metrics import feature_quality, predict
-from edgehdc.finetune.workflow import (PRETRAIN_DECORRELATE, PRETRAIN_EPOCHS, PRETRAIN_RECONSTRUCT, PRETRAIN_SUPCON,
-                                       default_model, finetune, pretrain)
+from edgehdc.finetune.workflow import (PRETRAIN_DECORRELATE, PRETRAIN_EPOCHS, PRETRAIN_INSTANCE, PRETRAIN_RECONSTRUCT,
+                                       PRETRAIN_SUPCON, default_model, finetune, pretrain)
 from edgehdc.models import load_model
 
 COMPARED = ("scratch", "linear_probe", "mlp_head", "full", "progressive", "discriminative", "hdc_refine", "lp_ft",
@@ -40,7 +40,7 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
             strategies: tuple[str, ...] = COMPARED, out_dir: str | Path | None = None, epochs: int = 60,
             pretrain_epochs: int = PRETRAIN_EPOCHS, pretrain_decorrelate: float = PRETRAIN_DECORRELATE,
             pretrain_supcon: float = PRETRAIN_SUPCON, pretrain_reconstruct: float = PRETRAIN_RECONSTRUCT,
-            width: int = COMPARE_WIDTH, val_per_class: int = 10, hdc_dim: int = 2048, progress: bool = True, log=print,
+            pretrain_instance: float = PRETRAIN_INSTANCE, width: int = COMPARE_WIDTH, val_per_class: int = 10, hdc_dim: int = 2048, progress: bool = True, log=print,
             command: str | None = None) -> dict:
     """Run `strategies` x `seeds` on `dataset`'s target task with `shots` per class; returns the report."""
     unknown = [s for s in strategies if s not in STRATEGIES]
@@ -57,11 +57,13 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
     ckpt = out / "base.pt"
     t0 = time.perf_counter()
     settings = {"pretrain_epochs": pretrain_epochs, "pretrain_decorrelate": pretrain_decorrelate,
-                "pretrain_supcon": pretrain_supcon, "pretrain_reconstruct": pretrain_reconstruct}
+                "pretrain_supcon": pretrain_supcon, "pretrain_reconstruct": pretrain_reconstruct,
+                "pretrain_instance": pretrain_instance}
     if not _reusable(ckpt, model_name, model_kwargs, settings, base.class_names):
         log(f"pretraining {model_name} on the base classes {base_names} ({len(base.x_train)} samples)")
         pretrain(base, ckpt, model_name, model_kwargs, epochs=pretrain_epochs, progress=progress,
-                 decorrelate=pretrain_decorrelate, supcon=pretrain_supcon, reconstruct=pretrain_reconstruct)
+                 decorrelate=pretrain_decorrelate, supcon=pretrain_supcon, reconstruct=pretrain_reconstruct,
+                 instance=pretrain_instance)
     pretrain_seconds = time.perf_counter() - t0
 
     before_features = _pretrained_features(ckpt, target)

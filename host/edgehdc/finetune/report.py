@@ -23,7 +23,8 @@ def write_summary(path: Path, report: dict) -> Path:
         "",
         f"Base classes {report['base_classes']} ({report['samples']['base']} samples, "
         f"{report['pretrain_epochs']} epochs, decorrelation {report.get('pretrain_decorrelate', 0.0)}, "
-        f"SupCon {report.get('pretrain_supcon', 0.0)}, reconstruction {report.get('pretrain_reconstruct', 0.0)}) -> target classes {report['target_classes']}: "
+        f"SupCon {report.get('pretrain_supcon', 0.0)}, reconstruction {report.get('pretrain_reconstruct', 0.0)}, "
+        f"instance {report.get('pretrain_instance', 0.0)}) -> target classes {report['target_classes']}: "
         f"{report['samples']['target_train']} training, {report['samples']['target_val']} validation, "
         f"{report['samples']['target_test']} test samples. Model {report['model']['name']} "
         f"(width {report.get('width', 1)}, every strategy), "

@@ -75,19 +75,20 @@ class _Step(nn.Module):
         super().__init__()
         self.model, self.cached, self.decoder = model, cached, decoder
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """(features, logits, the decoder's reconstruction or None); the decoder runs here so DDP,
-        which wraps this module, averages its gradients too."""
+    def forward(self, x: torch.Tensor, view2: torch.Tensor | None = None) -> tuple:
+        """(features, logits, the decoder's reconstruction or None, the second view's features or None);
+        everything runs here, in the one call DDP wraps, so DDP averages every gradient."""
         m = self.model
         if not hasattr(m, "forward_head"):  # a plain module: logits only
-            return None, m(x), None
+            return None, m(x), None, None
         if self.cached:
             feats = x
         elif getattr(m.head, "takes_map", False):
             feats = m.forward_map(x)
         else:
             feats = m.forward_features(x)
-        return feats, m.forward_head(feats), self.decoder(feats) if self.decoder is not None else None
+        decoded = self.decoder(feats) if self.decoder is not None else None
+        return feats, m.forward_head(feats), decoded, m.forward_features(view2) if view2 is not None else None
 
 
 class Trainer:
@@ -113,8 +114,9 @@ class Trainer:
             raise ValueError(f"need as many labels as samples (> 0), got {len(x_train)} and {len(y_train)}")
         if (x_val is None) != (y_val is None) or (x_val is not None and len(x_val) != len(y_val)):
             raise ValueError("x_val and y_val go together, one label per sample")
-        if (cfg.decorrelate or cfg.supcon or cfg.reconstruct) and not hasattr(self.model, "forward_head"):
-            raise ValueError("decorrelate, supcon and reconstruct act on the embedding: "
+        if (cfg.decorrelate or cfg.supcon or cfg.reconstruct or cfg.instance) and not hasattr(self.model,
+                                                                                               "forward_head"):
+            raise ValueError("decorrelate, supcon, reconstruct and instance act on the embedding: "
                              "the model needs forward_features/forward_head")
         torch.manual_seed(cfg.seed)
         self.g = torch.Generator().manual_seed(cfg.seed)
@@ -128,7 +130,7 @@ class Trainer:
         set_trainable(self.model, self._top(0))
         self.cache = None
         if (cfg.cache_features and cfg.frozen_backbone and not cfg.augment and not cfg.adapter and cfg.loss == "ce"
-                and not cfg.decorrelate and not cfg.supcon and not cfg.reconstruct):
+                and not cfg.decorrelate and not cfg.supcon and not cfg.reconstruct and not cfg.instance):
             self.cache = FeatureCache(self.model, self.x)
         self.decoder = self._decoder() if cfg.reconstruct else None
         self.original = None
@@ -240,13 +242,16 @@ class Trainer:
         # accuracy are reduced once per epoch from the kept outputs instead of converted every step.
         kept = []  # (loss, global batch size, logits, labels) of each step
         for idx in torch.randperm(len(source), generator=self.g).split(cfg.batch_size):
-            xb, yb = source[idx], self.y[idx]
-            if self.augment is not None:
-                xb = self.augment(xb, self.g)
+            raw, yb = source[idx], self.y[idx]
+            xb = self.augment(raw, self.g) if self.augment is not None else raw
+            # instance term: a second augmented view of every sample, and its index in the global batch
+            view2 = self.augment(raw, self.g) if cfg.instance else None
+            ids = torch.arange(len(idx)) if cfg.instance else None
             if self.world > 1:
                 part = distributed.shard(len(idx), self.rank, self.world)
                 xb, yb = xb[part], yb[part]
-            loss, logits = self._loss(xb, yb, len(idx))
+                view2, ids = (view2[part], ids[part]) if cfg.instance else (None, None)
+            loss, logits = self._loss(xb, yb, len(idx), view2, ids)
             self.opt.zero_grad()
             loss.backward()
             if cfg.clip_grad is not None:
@@ -271,13 +276,14 @@ class Trainer:
 
         return DistributedDataParallel(step, find_unused_parameters=getattr(self.model.head, "takes_map", False))
 
-    def _loss(self, xb: torch.Tensor, yb: torch.Tensor, global_n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _loss(self, xb: torch.Tensor, yb: torch.Tensor, global_n: int, view2: torch.Tensor | None = None,
+              ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """This rank's loss, scaled so the DDP average of the gradients is the global batch's gradient."""
         cfg = self.cfg
         if self.cache is not None and self.world == 1:  # the cached head alone: spare the wrapper module's call
-            feats, logits, decoded = xb, self.model.forward_head(xb), None
+            feats, logits, decoded, feats2 = xb, self.model.forward_head(xb), None, None
         else:
-            feats, logits, decoded = self.step_module(xb)
+            feats, logits, decoded, feats2 = self.step_module(xb, view2)
         w_ce, w_cons, w_sep = cfg.loss_weights if cfg.loss == "hdc" else (1.0, 0.0, 0.0)
         per_sample = losses.cross_entropy_sum(logits, yb)
         if w_ce != 1.0:  # a multiply by 1 is exact, but it is one more kernel per step
@@ -296,6 +302,10 @@ class Trainer:
             loss = loss + cfg.decorrelate * losses.decorrelation(distributed.all_gather_grad(feats))
         if cfg.l2sp:  # the same on every rank, so DDP's average keeps it whole
             loss = loss + cfg.l2sp * sum((p - p0).pow(2).sum() for p, p0 in self.anchor if p.requires_grad)
+        if feats2 is not None:  # SimCLR's NT-Xent = SupCon over both views with the sample index as the label
+            z = torch.cat([distributed.all_gather_grad(feats), distributed.all_gather_grad(feats2)])
+            same = distributed.all_gather_grad(ids)
+            loss = loss + cfg.instance * losses.supcon_mean(z, torch.cat([same, same]), cfg.temperature)
         if cfg.supcon:  # contrasts every pair of the global batch
             loss = loss + cfg.supcon * losses.supcon_mean(distributed.all_gather_grad(feats),
                                                           distributed.all_gather_grad(yb), cfg.temperature)

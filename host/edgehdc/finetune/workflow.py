@@ -73,30 +73,33 @@ PRETRAIN_SUPCON = 0.0
 PRETRAIN_EPOCHS = 60
 # Weight of the auxiliary decoder's input reconstruction in pretraining (docs/finetune.md).
 PRETRAIN_RECONSTRUCT = 0.0
+# Weight of SimCLR's instance term (two augmented views per sample) in pretraining (docs/finetune.md).
+PRETRAIN_INSTANCE = 0.0
 
 
 def pretrain(base: Split, out: str | Path, model_name: str | None = None, model_kwargs: dict | None = None,
              epochs: int = PRETRAIN_EPOCHS, seed: int = 0, progress: bool = True,
              decorrelate: float = PRETRAIN_DECORRELATE, supcon: float = PRETRAIN_SUPCON,
-             reconstruct: float = PRETRAIN_RECONSTRUCT) -> Path:
+             reconstruct: float = PRETRAIN_RECONSTRUCT, instance: float = PRETRAIN_INSTANCE) -> Path:
     """Train a backbone from scratch on the base task and save it (`edgehdc.models.save_model` format).
 
     The loss is cross-entropy + `decorrelate` x the embedding's variance-covariance term
     (`losses.decorrelation`), which keeps the embedding from collapsing onto the base classes,
     + `supcon` x the supervised contrastive term (`losses.supcon_mean`), + `reconstruct` x an
-    auxiliary decoder's reconstruction of the input from the embedding (the decoder is not saved).
+    auxiliary decoder's reconstruction of the input from the embedding (the decoder is not saved),
+    + `instance` x SimCLR's NT-Xent between two augmented views of each sample.
     """
     if model_name is None:
         model_name, model_kwargs = default_model(base.sample_shape)
     model_kwargs = model_kwargs or {}
     cfg = FinetuneConfig.strategy("scratch", epochs=epochs, seed=seed, decorrelate=decorrelate, supcon=supcon,
-                                  reconstruct=reconstruct)
+                                  reconstruct=reconstruct, instance=instance)
     model = build_model(cfg, model_name, model_kwargs, base.num_classes)
     Trainer(model, cfg, progress=progress).fit(base.x_train, base.y_train)
     spec = model_spec(cfg, model_name, model_kwargs, base.num_classes)
     return save_model(out, model, spec, class_names=list(base.class_names), pretrain_epochs=epochs,
                       pretrain_decorrelate=decorrelate, pretrain_supcon=supcon,
-                      pretrain_reconstruct=reconstruct)
+                      pretrain_reconstruct=reconstruct, pretrain_instance=instance)
 
 
 @dataclass
