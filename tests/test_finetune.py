@@ -183,11 +183,11 @@ def test_early_stopping_on_validation_restores_the_best(tasks, base_ckpt, tmp_pa
         assert torch.equal(v, best["state_dict"][k]), k
 
 
-@pytest.mark.parametrize("strategy", ["progressive", "hdc_refine"])
-def test_resumed_run_ends_where_an_uninterrupted_run_ends(strategy, tasks, base_ckpt, tmp_path):
+@pytest.mark.parametrize("strategy,changes", [("progressive", {}), ("hdc_refine", {}), ("full", {"reconstruct": 1.0})])
+def test_resumed_run_ends_where_an_uninterrupted_run_ends(strategy, changes, tasks, base_ckpt, tmp_path):
     task = tasks[2]
     cfg = FinetuneConfig.strategy(strategy, epochs=6, unfreeze=[[0, 0], [2, 3]] if strategy == "progressive"
-                                  else None, head_dropout=0.3, head="mlp", batch_size=8)
+                                  else None, head_dropout=0.3, head="mlp", batch_size=8, **changes)
 
     def run(checkpoint_dir, resume=False, callbacks=()):
         model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
@@ -479,3 +479,121 @@ def test_l2sp_adds_the_squared_distance_from_the_pretrained_backbone(tasks, base
     assert losses[0.5][0] - losses[0.0][0] == pytest.approx(0.5 * losses[0.0][1], rel=1e-3)
     with pytest.raises(ValueError, match="l2sp"):
         FinetuneConfig.strategy("scratch", l2sp=0.1)
+
+
+def test_reconstruction_term_trains_the_encoder_and_its_decoder_is_dropped(tasks, tmp_path):
+    from edgehdc.finetune.freezing import apply_modes
+    from edgehdc.finetune.losses import reconstruction_sum
+
+    task = tasks[2]
+    xb, yb = to_nchw(task.train.x_train[:8]), torch.as_tensor(task.train.y_train[:8])
+    runs = {}
+    for w in (0.0, 2.0):
+        cfg = FinetuneConfig.strategy("scratch", reconstruct=w, augment=False, epochs=1)
+        model = build_model(cfg, "tinycnn", {}, 5)
+        trainer = Trainer(model, cfg, progress=False)
+        trainer.prepare(task.train.x_train, task.train.y_train)
+        trainer.step_module = trainer._wrap()
+        apply_modes(model, True)
+        loss = trainer._loss(xb, yb, 8)[0]
+        loss.backward()
+        runs[w] = (trainer, loss.item(), {n: p.grad.clone() for n, p in model.named_parameters()})
+    trainer, loss2, grads2 = runs[2.0]
+    _, loss0, grads0 = runs[0.0]
+    assert trainer.decoder is not None and runs[0.0][0].decoder is None
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in trainer.decoder.parameters())
+    # the term is w x the per-sample reconstruction error over the batch, and its gradient reaches the encoder
+    model = trainer.model
+    model.zero_grad()
+    term = 2.0 * reconstruction_sum(trainer.decoder(model.forward_features(xb)), xb) / 8
+    term.backward()
+    assert loss2 - loss0 == pytest.approx(term.item(), rel=1e-4) and term.item() > 0
+    for name in ("features.0.conv.weight", "features.4.conv.weight", "features.6.weight"):
+        assert grads2[name].abs().sum() > 0
+        torch.testing.assert_close(grads2[name] - grads0[name], model.get_parameter(name).grad,
+                                   rtol=1e-3, atol=1e-6, msg=name)
+    torch.testing.assert_close(grads2["head.weight"], grads0["head.weight"])  # the head never sees it
+    # the decoder lives in the Trainer only: the pretrained checkpoint is the backbone and head alone
+    ckpt = pretrain(tasks[0], tmp_path / "base.pt", epochs=1, reconstruct=1.0, progress=False)
+    loaded, saved = models.load_model(ckpt)
+    assert saved["pretrain_reconstruct"] == 1.0
+    assert set(loaded.state_dict()) == set(models.create("tinycnn", num_classes=5).state_dict())
+    with pytest.raises(ValueError, match="reconstruct"):
+        FinetuneConfig(head="attention", reconstruct=1.0)
+
+
+def test_cli_wide_series_model_continues_into_the_pipeline(tmp_path, capsys):
+    from edgehdc.cli import main
+    from edgehdc.parity import Parity
+    from edgehdc.pipeline import DemoConfig, build_host_artifacts, check_tflm
+
+    base, out = tmp_path / "base.pt", tmp_path / "run"
+    assert main(["finetune", "pretrain", "--dataset", "JapaneseVowels", "--width", "2", "--epochs", "2",
+                 "--reconstruct", "1", "--out", str(base)]) == 0, capsys.readouterr().out
+    train = ["finetune", "train", "--dataset", "JapaneseVowels", "--strategy", "full", "--checkpoint", str(base),
+             "--shots", "5", "--out", str(out), "--set", "epochs=2"]
+    assert main(train + ["--width", "2"]) == 0, capsys.readouterr().out
+    net, saved = models.load_model(out / "model.pt")
+    assert saved["spec"]["kwargs"] == {"in_chans": 12, "width": 2} and net.map_channels == 128
+    cfg = DemoConfig(out_dir=tmp_path / "demo", model_path=out / "model.pt")
+    art = build_host_artifacts(cfg, log=lambda _: None)
+    assert art.x_test_q.shape[1:] == (1, 32, 12) and art.logits.shape[1] == 4
+    parity = Parity()
+    check_tflm(art, parity)
+    assert parity.as_dict()["mismatches"] == 0
+    # the demo's width against a width-2 checkpoint: refused, naming the file
+    capsys.readouterr()
+    assert main(train + ["--width", "1"]) == 2
+    assert "base.pt" in capsys.readouterr().out
+
+
+def test_compare_builds_scratch_and_fine_tuned_at_the_same_width(tmp_path):
+    from edgehdc.finetune.compare import compare
+
+    logs = []
+    kw = dict(shots=2, seeds=(0,), strategies=("scratch", "full"), epochs=1, pretrain_epochs=1, val_per_class=2,
+              hdc_dim=256, progress=False, log=logs.append, out_dir=tmp_path)
+    report = compare("digits", width=2, **kw)
+    assert report["width"] == 2 and report["model"]["kwargs"] == {"in_chans": 1, "width": 2}
+    params = {name: s["runs"][0]["trainable_params"] for name, s in report["strategies"].items()}
+    assert params["scratch"] == params["full"] == 16160 + 5 * 32 + 5  # backbone + a 5-way head
+    assert "width 2" in (tmp_path / "summary.md").read_text()
+    # base.pt is reused for the same architecture and settings, pretrained again for another width
+    compare("digits", width=2, **kw)
+    assert sum(m.startswith("pretraining") for m in logs) == 1
+    report = compare("digits", width=1, **kw)
+    assert sum(m.startswith("pretraining") for m in logs) == 2 and report["model"]["kwargs"] == {"in_chans": 1}
+
+
+def test_instance_term_is_nt_xent_over_two_views_and_trains_the_encoder(tasks):
+    from edgehdc.finetune.freezing import apply_modes
+    from edgehdc.finetune.losses import supcon_mean
+
+    task = tasks[2]
+    xb, yb = to_nchw(task.train.x_train[:8]), torch.as_tensor(task.train.y_train[:8])
+    view2 = (xb + 0.05 * torch.randn(xb.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    ids = torch.arange(8)
+    runs = {}
+    for w in (0.0, 0.5):
+        cfg = FinetuneConfig.strategy("scratch", instance=w, epochs=1)
+        model = build_model(cfg, "tinycnn", {}, 5)
+        trainer = Trainer(model, cfg, progress=False)
+        trainer.prepare(task.train.x_train, task.train.y_train)
+        trainer.step_module = trainer._wrap()
+        apply_modes(model, True)
+        loss = trainer._loss(xb, yb, 8, view2 if w else None, ids if w else None)[0]
+        loss.backward()
+        runs[w] = (model, loss.item(), {n: p.grad.clone() for n, p in model.named_parameters()})
+    model, loss_w, grads_w = runs[0.5]
+    _, loss_0, grads_0 = runs[0.0]
+    # SimCLR's NT-Xent: each view's positive is the other view of the same sample, every other view a negative
+    model.zero_grad()
+    z = torch.cat([model.forward_features(xb), model.forward_features(view2)])
+    term = 0.5 * supcon_mean(z, torch.cat([ids, ids]), 0.1)
+    term.backward()
+    assert loss_w - loss_0 == pytest.approx(term.item(), rel=1e-4) and term.item() > 0
+    for name in ("features.0.conv.weight", "features.6.weight"):
+        assert not torch.allclose(grads_w[name], grads_0[name])
+    torch.testing.assert_close(grads_w["head.weight"], grads_0["head.weight"])  # the head never sees it
+    with pytest.raises(ValueError, match="instance"):
+        FinetuneConfig.strategy("scratch", instance=1.0, augment=False)

@@ -30,9 +30,12 @@ def _run(args: list[str], tmp_path: Path) -> None:
 # full: every BatchNorm trains (statistics over the global batch); hdc_refine: the triplet term mines the
 # whole global batch, gathered across processes, and the consistency term is per sample; decorrelate: the
 # embedding's variance and covariance over the global batch (what pretraining adds); supcon: every pair of
-# the global batch; l2sp: a term on the parameters, the same on every rank.
+# the global batch; l2sp: a term on the parameters, the same on every rank; reconstruct: the auxiliary
+# decoder, outside the model, whose gradients DDP must average too; instance: two views of every sample,
+# contrasted over the global batch.
 @pytest.mark.parametrize("strategy,changes", [("full", ""), ("hdc_refine", ""), ("full", "decorrelate=3"),
-                                              ("full", "supcon=1,l2sp=0.01")])
+                                              ("full", "supcon=1,l2sp=0.01"), ("full", "reconstruct=1"),
+                                              ("full", "instance=1")])
 def test_two_processes_equal_one(strategy, changes, base_ckpt, tmp_path):
     single, double = tmp_path / "single.pt", tmp_path / "ddp.pt"
     _run([sys.executable, str(HELPER), str(base_ckpt), strategy, str(single), changes], tmp_path)

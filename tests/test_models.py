@@ -87,3 +87,30 @@ def test_fit_and_evaluate_reject_bad_arguments():
         evaluate(net, split.x_test, split.y_test[:3])
     with pytest.raises(ValueError, match="NHWC"):
         evaluate(net, split.x_test[:, :, :, 0], split.y_test)
+
+
+def _tinycnn_backbone_params(c_in: int, k2: int, widths, emb: int) -> int:
+    """Conv weights (no bias) + BatchNorm (2 per channel) of conv, dw, pw, dw, pw; then the Linear embedding."""
+    c1, c2, c3 = widths
+    return (k2 * c_in * c1 + 2 * c1 + k2 * c1 + 2 * c1 + c1 * c2 + 2 * c2 + k2 * c2 + 2 * c2
+            + c2 * c3 + 2 * c3 + c3 * emb + emb)
+
+
+@pytest.mark.parametrize("name,c_in,k2,shape", [("tinycnn", 1, 9, (1, 16, 16)), ("tinycnn1d", 12, 5, (12, 1, 32))])
+def test_width_multiplies_every_stage(name, c_in, k2, shape):
+    default = models.create(name, num_classes=5, in_chans=c_in)
+    assert [tuple(p.shape) for p in default.state_dict().values()] == \
+        [tuple(p.shape) for p in models.create(name, num_classes=5, in_chans=c_in, width=1).state_dict().values()]
+    for width in (1, 2, 4):
+        net = models.create(name, num_classes=5, in_chans=c_in, width=width).eval()
+        widths = tuple(width * c for c in (16, 32, 64))
+        assert net.map_channels == widths[2]
+        assert sum(p.numel() for p in net.features.parameters()) == _tinycnn_backbone_params(c_in, k2, widths, 32)
+        assert net.forward_features(torch.rand(2, *shape)).shape == (2, 32)
+    # digits: 5.5 k backbone parameters at width 1, 16.2 k at 2 (the 4x-ish regime), 52.8 k at 4
+    if name == "tinycnn":
+        assert [_tinycnn_backbone_params(1, 9, tuple(w * c for c in (16, 32, 64)), 32) for w in (1, 2, 4)] == \
+            [5536, 16160, 52768]
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="width"):
+            models.create(name, num_classes=5, width=bad)

@@ -33,6 +33,10 @@ def register(subparsers) -> None:
                      help="weight of the embedding variance-covariance term (default: PRETRAIN_DECORRELATE)")
     pre.add_argument("--supcon", type=float, default=None,
                      help="weight of the supervised contrastive term (default: PRETRAIN_SUPCON)")
+    pre.add_argument("--reconstruct", type=float, default=None,
+                     help="weight of an auxiliary decoder's input reconstruction (default: PRETRAIN_RECONSTRUCT)")
+    pre.add_argument("--instance", type=float, default=None,
+                     help="weight of SimCLR's two-view instance term (default: PRETRAIN_INSTANCE)")
     pre.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
     pre.set_defaults(handler=run_cli, finetune_handler=_pretrain)
 
@@ -61,6 +65,12 @@ def register(subparsers) -> None:
                      help="pretraining's embedding decorrelation weight (default: PRETRAIN_DECORRELATE)")
     cmp.add_argument("--pretrain-supcon", type=float, default=None,
                      help="pretraining's supervised contrastive weight (default: PRETRAIN_SUPCON)")
+    cmp.add_argument("--pretrain-reconstruct", type=float, default=None,
+                     help="pretraining's input-reconstruction weight (default: PRETRAIN_RECONSTRUCT)")
+    cmp.add_argument("--pretrain-instance", type=float, default=None,
+                     help="pretraining's SimCLR instance-term weight (default: PRETRAIN_INSTANCE)")
+    cmp.add_argument("--width", type=int, default=None,
+                     help="channel multiplier of the backbone, for every strategy (default: COMPARE_WIDTH)")
     cmp.add_argument("--out", type=Path, default=None, help="output folder (default build/compare/<dataset>)")
     cmp.set_defaults(handler=run_cli, finetune_handler=_compare)
 
@@ -69,6 +79,8 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="digits", help="digits or a bundled aeon set (e.g. JapaneseVowels)")
     p.add_argument("--base", default=None, help="comma-separated base classes (default: the first half)")
     p.add_argument("--target", default=None, help="comma-separated target classes (default: the rest)")
+    p.add_argument("--width", type=int, default=1,
+                   help="channel multiplier of the backbone (1: the demo's; train's must match its checkpoint)")
 
 
 def _task_splits(args):
@@ -82,11 +94,12 @@ def _task_splits(args):
 
 
 def _pretrain(args) -> int:
-    from edgehdc.finetune.workflow import pretrain
+    from edgehdc.finetune.workflow import default_model, pretrain
 
     base, _ = _task_splits(args)
-    path = pretrain(base, args.out, seed=args.seed,
-                    **_given(epochs=args.epochs, decorrelate=args.decorrelate, supcon=args.supcon))
+    path = pretrain(base, args.out, *default_model(base.sample_shape, args.width), seed=args.seed,
+                    **_given(epochs=args.epochs, decorrelate=args.decorrelate, supcon=args.supcon,
+                             reconstruct=args.reconstruct, instance=args.instance))
     print(f"pretrained backbone: {path}")
     return 0
 
@@ -119,12 +132,14 @@ def _config(args):
 def _train(args) -> int:
     from edgehdc.data import few_shot
     from edgehdc.fileio import atomic_write_json
-    from edgehdc.finetune.workflow import finetune, jsonable, save_run
+    from edgehdc.finetune.workflow import default_model, finetune, jsonable, save_run
 
     cfg = _config(args)
     _, target = _task_splits(args)
     task = few_shot(target, args.shots, seed=cfg.seed, val_per_class=args.val_per_class)
-    run = finetune(cfg, task, args.checkpoint, trusted=args.trust_checkpoint, checkpoint_dir=args.out,
+    name, kwargs = default_model(target.sample_shape, args.width)
+    run = finetune(cfg, task, args.checkpoint, model_name=name, model_kwargs=kwargs,
+                   trusted=args.trust_checkpoint, checkpoint_dir=args.out,
                    tensorboard=args.out / "tensorboard" if args.tensorboard else None, resume=args.resume)
     data = {"dataset": args.dataset, "base": args.base, "target": list(target.class_names), "shots": args.shots}
     save_run(args.out / "model.pt", run, target.class_names, data=data, config=cfg.as_dict())
@@ -144,7 +159,8 @@ def _compare(args) -> int:
     report = compare(args.dataset, shots=args.shots, seeds=tuple(range(args.seeds)), strategies=strategies,
                      out_dir=args.out, epochs=args.epochs, command=command,
                      **_given(pretrain_epochs=args.pretrain_epochs, pretrain_decorrelate=args.pretrain_decorrelate,
-                            pretrain_supcon=args.pretrain_supcon))
+                              pretrain_supcon=args.pretrain_supcon, pretrain_reconstruct=args.pretrain_reconstruct,
+                              pretrain_instance=args.pretrain_instance, width=args.width))
     out = args.out or Path("build/compare") / args.dataset
     for name, r in report["strategies"].items():
         print(f"{name:16s} accuracy {r['mean']['accuracy']:.3f} ± {r['std']['accuracy']:.3f}   "

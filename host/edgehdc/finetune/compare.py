@@ -23,12 +23,15 @@ from edgehdc.data import base_target, default_classes, few_shot, load_dataset
 from edgehdc.fileio import atomic_write_json
 from edgehdc.finetune.config import STRATEGIES, FinetuneConfig
 from edgehdc.finetune.metrics import feature_quality, predict
-from edgehdc.finetune.workflow import (PRETRAIN_DECORRELATE, PRETRAIN_EPOCHS, PRETRAIN_SUPCON, default_model,
-                                       finetune, pretrain)
+from edgehdc.finetune.workflow import (PRETRAIN_DECORRELATE, PRETRAIN_EPOCHS, PRETRAIN_INSTANCE, PRETRAIN_RECONSTRUCT,
+                                       PRETRAIN_SUPCON, default_model, finetune, pretrain)
 from edgehdc.models import load_model
 
 COMPARED = ("scratch", "linear_probe", "mlp_head", "full", "progressive", "discriminative", "hdc_refine", "lp_ft",
             "l2sp")
+# Channel multiplier of the backbone in `compare`, for every strategy, scratch included (docs/finetune.md,
+# "A wider backbone"): chosen on the target validation split.
+COMPARE_WIDTH = 2
 SUMMARY_KEYS = ("accuracy", "macro_f1", "hdc_accuracy", "int8_accuracy", "train_seconds", "trainable_params",
                 "silhouette", "cohesion", "separation")
 
@@ -36,8 +39,8 @@ SUMMARY_KEYS = ("accuracy", "macro_f1", "hdc_accuracy", "int8_accuracy", "train_
 def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
             strategies: tuple[str, ...] = COMPARED, out_dir: str | Path | None = None, epochs: int = 60,
             pretrain_epochs: int = PRETRAIN_EPOCHS, pretrain_decorrelate: float = PRETRAIN_DECORRELATE,
-            pretrain_supcon: float = PRETRAIN_SUPCON,
-            val_per_class: int = 10, hdc_dim: int = 2048, progress: bool = True, log=print,
+            pretrain_supcon: float = PRETRAIN_SUPCON, pretrain_reconstruct: float = PRETRAIN_RECONSTRUCT,
+            pretrain_instance: float = PRETRAIN_INSTANCE, width: int = COMPARE_WIDTH, val_per_class: int = 10, hdc_dim: int = 2048, progress: bool = True, log=print,
             command: str | None = None) -> dict:
     """Run `strategies` x `seeds` on `dataset`'s target task with `shots` per class; returns the report."""
     unknown = [s for s in strategies if s not in STRATEGIES]
@@ -50,14 +53,17 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
     split = load_dataset(dataset)
     base_names, target_names = default_classes(split)
     base, target = base_target(split, base_names, target_names)
-    model_name, model_kwargs = default_model(split.sample_shape)
+    model_name, model_kwargs = default_model(split.sample_shape, width)
     ckpt = out / "base.pt"
     t0 = time.perf_counter()
-    if not _reusable(ckpt, model_name, model_kwargs, pretrain_epochs, pretrain_decorrelate, pretrain_supcon,
-                     base.class_names):
+    settings = {"pretrain_epochs": pretrain_epochs, "pretrain_decorrelate": pretrain_decorrelate,
+                "pretrain_supcon": pretrain_supcon, "pretrain_reconstruct": pretrain_reconstruct,
+                "pretrain_instance": pretrain_instance}
+    if not _reusable(ckpt, model_name, model_kwargs, settings, base.class_names):
         log(f"pretraining {model_name} on the base classes {base_names} ({len(base.x_train)} samples)")
         pretrain(base, ckpt, model_name, model_kwargs, epochs=pretrain_epochs, progress=progress,
-                 decorrelate=pretrain_decorrelate, supcon=pretrain_supcon)
+                 decorrelate=pretrain_decorrelate, supcon=pretrain_supcon, reconstruct=pretrain_reconstruct,
+                 instance=pretrain_instance)
     pretrain_seconds = time.perf_counter() - t0
 
     before_features = _pretrained_features(ckpt, target)
@@ -68,7 +74,8 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
         for name in strategies:
             log(f"seed {seed}: {name}")
             cfg = FinetuneConfig.strategy(name, seed=seed, epochs=epochs)
-            run = finetune(cfg, task, None if name == "scratch" else ckpt, progress=progress, hdc_dim=hdc_dim)
+            run = finetune(cfg, task, None if name == "scratch" else ckpt, model_name=model_name,
+                           model_kwargs=model_kwargs, progress=progress, hdc_dim=hdc_dim)
             m = run.metrics
             runs[name].append({k: v for k, v in m.items() if k != "per_class"} | {"seed": seed})
             if seed == seeds[0]:
@@ -76,9 +83,8 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
                                   "features": predict(run.model, target.x_test)[1]}
 
     report = {
-        "dataset": dataset, "shots": shots, "seeds": list(seeds), "epochs": epochs,
-        "pretrain_epochs": pretrain_epochs, "pretrain_decorrelate": pretrain_decorrelate,
-        "pretrain_supcon": pretrain_supcon, "val_per_class": val_per_class, "hdc_dim": hdc_dim,
+        "dataset": dataset, "shots": shots, "seeds": list(seeds), "epochs": epochs, **settings,
+        "width": width, "val_per_class": val_per_class, "hdc_dim": hdc_dim,
         "model": {"name": model_name, "kwargs": model_kwargs}, "sample_shape": list(split.sample_shape),
         "base_classes": base_names, "target_classes": target_names,
         "samples": {"base": len(base.x_train), "target_train": shots * target.num_classes,
@@ -103,8 +109,8 @@ def _pretrained_features(ckpt: Path, target) -> np.ndarray:
     return predict(model, target.x_test)[1]
 
 
-def _reusable(ckpt: Path, model_name: str, kwargs: dict, epochs: int, decorrelate: float, supcon: float,
-              class_names) -> bool:
+def _reusable(ckpt: Path, model_name: str, kwargs: dict, settings: dict, class_names) -> bool:
+    """True when `ckpt` was pretrained with this architecture, these settings and base classes."""
     if not ckpt.is_file():
         return False
     try:
@@ -112,8 +118,7 @@ def _reusable(ckpt: Path, model_name: str, kwargs: dict, epochs: int, decorrelat
     except ValueError:
         return False
     return (c["spec"]["model"] == model_name and c["spec"]["kwargs"] == kwargs
-            and c.get("pretrain_epochs") == epochs and c.get("pretrain_decorrelate", 0.0) == decorrelate
-            and c.get("pretrain_supcon", 0.0) == supcon
+            and all(c.get(k, 0.0) == v for k, v in settings.items())  # older files lack the newer weights
             and c.get("class_names") == list(class_names))
 
 

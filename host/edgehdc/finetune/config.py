@@ -14,7 +14,8 @@ the loss (cross-entropy, or `hdc` = cross-entropy + consistency with the
 original features + a triplet separation term; optionally + `decorrelate`
 times the embedding's variance-covariance term, what `pretrain` uses
 against embedding collapse, and + `supcon` times a supervised contrastive
-term); L2-SP (`l2sp`: keep the backbone near its pretrained weights);
+term, + `reconstruct` times an auxiliary decoder's reconstruction of the input, the decoder
+dropped after training, and + `instance` times SimCLR's two-view instance term); L2-SP (`l2sp`: keep the backbone near its pretrained weights);
 LP-FT (`probe_epochs`: a linear probe first, then fine-tuning from
 the probed head); augmentation; early
 stopping on the validation split; the feature cache.
@@ -58,6 +59,8 @@ class FinetuneConfig:
     decorrelate: float = 0.0  # weight of the embedding variance-covariance term (losses.decorrelation)
     supcon: float = 0.0  # weight of the supervised contrastive term on the embedding (losses.supcon_mean)
     temperature: float = 0.1  # SupCon's temperature
+    instance: float = 0.0  # weight of SimCLR's instance term: two augmented views of each sample (needs augment)
+    reconstruct: float = 0.0  # weight of an auxiliary decoder's input reconstruction from the embedding
     l2sp: float = 0.0  # L2-SP: weight of the squared distance of the backbone from its pretrained weights
     # LP-FT: the first probe_epochs of `epochs` train the head alone on the frozen backbone (cached
     # features), then the run continues for the rest from the probed head (workflow.finetune)
@@ -88,6 +91,12 @@ class FinetuneConfig:
         if (self.supcon < 0 or self.temperature <= 0 or (self.supcon and self.head == "attention")):
             raise ValueError(f"supcon must be >= 0 with temperature > 0 and an embedding head (not attention), "
                              f"got supcon {self.supcon}, temperature {self.temperature}, head {self.head!r}")
+        if self.instance < 0 or (self.instance and (self.head == "attention" or not self.augment)):
+            raise ValueError(f"instance must be >= 0 and needs augmentation and an embedding head (not attention), "
+                             f"got {self.instance} with head {self.head!r}, augment {self.augment}")
+        if self.reconstruct < 0 or (self.reconstruct and self.head == "attention"):
+            raise ValueError(f"reconstruct must be >= 0 and needs an embedding head (not attention), "
+                             f"got {self.reconstruct} with head {self.head!r}")
         if self.l2sp < 0 or (self.l2sp and not self.pretrained):
             raise ValueError(f"l2sp must be >= 0 and needs a pretrained backbone, got {self.l2sp}")
         if not 0 <= self.probe_epochs < self.epochs:

@@ -1,4 +1,5 @@
-"""Training objectives: cross-entropy, the HDC feature-refinement loss, and the embedding decorrelation term.
+"""Training objectives: cross-entropy, the HDC feature-refinement loss, the embedding decorrelation term,
+supervised contrast, and the input reconstruction of an auxiliary decoder.
 
 The HDC encoder is a sign random projection of the embedding: it keeps
 angles, so the refinement terms work on cosine geometry. Per-sample terms
@@ -8,8 +9,11 @@ keeps a DistributedDataParallel run equal to a single-process one).
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 def cross_entropy_sum(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -74,3 +78,28 @@ def supcon_mean(emb: torch.Tensor, y: torch.Tensor, temperature: float = 0.1) ->
         return emb.sum() * 0
     mean_pos = (log_prob * pos).sum(1)[has_pos] / pos.sum(1)[has_pos]
     return -mean_pos.mean()
+
+
+class Decoder(nn.Module):
+    """Embedding [N, F] -> a reconstruction of the input [N, C, H, W]: Linear-ReLU-Linear.
+
+    Lives only in training (the Trainer owns it, never the model), so the exported model, its
+    checkpoint and its int8 graph are the backbone and head alone.
+    """
+
+    def __init__(self, features: int, input_shape: tuple[int, int, int], hidden: int = 128):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.net = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, math.prod(input_shape)))
+
+    def forward(self, emb: torch.Tensor) -> torch.Tensor:
+        return self.net(emb).view(len(emb), *self.input_shape)
+
+
+def reconstruction_sum(decoded: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Sum over samples of the mean squared error of each sample's reconstruction.
+
+    Why in pretraining: cross-entropy keeps only what tells the base classes apart; asking the
+    embedding to also rebuild its input keeps the other directions a new class may need.
+    """
+    return F.mse_loss(decoded, x, reduction="none").flatten(1).mean(dim=1).sum()

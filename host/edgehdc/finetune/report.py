@@ -22,9 +22,12 @@ def write_summary(path: Path, report: dict) -> Path:
         f"# Fine-tuning strategies on {report['dataset']}: {report['shots']} shots per class",
         "",
         f"Base classes {report['base_classes']} ({report['samples']['base']} samples, "
-        f"{report['pretrain_epochs']} epochs) -> target classes {report['target_classes']}: "
+        f"{report['pretrain_epochs']} epochs, decorrelation {report.get('pretrain_decorrelate', 0.0)}, "
+        f"SupCon {report.get('pretrain_supcon', 0.0)}, reconstruction {report.get('pretrain_reconstruct', 0.0)}, "
+        f"instance {report.get('pretrain_instance', 0.0)}) -> target classes {report['target_classes']}: "
         f"{report['samples']['target_train']} training, {report['samples']['target_val']} validation, "
-        f"{report['samples']['target_test']} test samples. Model {report['model']['name']}, "
+        f"{report['samples']['target_test']} test samples. Model {report['model']['name']} "
+        f"(width {report.get('width', 1)}, every strategy), "
         f"seeds {report['seeds']} (mean ± std), HDC at D={report['hdc_dim']} on the int8 embedding.",
         "",
     ]

@@ -12,7 +12,9 @@ and atomic checkpoints: best.pt (the best weights) and last.pt (everything
 needed to resume: weights, optimizer, schedule, random states, history).
 A resumed run ends exactly where an uninterrupted one does. When the
 backbone stays frozen and augmentation is off, its features are computed
-once (`FeatureCache`) and the head trains on them.
+once (`FeatureCache`) and the head trains on them. With `reconstruct`, an
+auxiliary decoder owned by the Trainer (never by the model, so nothing
+exported holds it) rebuilds each input from its embedding.
 """
 
 from __future__ import annotations
@@ -69,21 +71,24 @@ class FeatureCache:
 class _Step(nn.Module):
     """(embedding-or-map, logits) of a batch: what the loss needs, in one module DDP can wrap."""
 
-    def __init__(self, model: nn.Module, cached: bool):
+    def __init__(self, model: nn.Module, cached: bool, decoder: nn.Module | None = None):
         super().__init__()
-        self.model, self.cached = model, cached
+        self.model, self.cached, self.decoder = model, cached, decoder
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, view2: torch.Tensor | None = None) -> tuple:
+        """(features, logits, the decoder's reconstruction or None, the second view's features or None);
+        everything runs here, in the one call DDP wraps, so DDP averages every gradient."""
         m = self.model
         if not hasattr(m, "forward_head"):  # a plain module: logits only
-            return None, m(x)
+            return None, m(x), None, None
         if self.cached:
             feats = x
         elif getattr(m.head, "takes_map", False):
             feats = m.forward_map(x)
         else:
             feats = m.forward_features(x)
-        return feats, m.forward_head(feats)
+        decoded = self.decoder(feats) if self.decoder is not None else None
+        return feats, m.forward_head(feats), decoded, m.forward_features(view2) if view2 is not None else None
 
 
 class Trainer:
@@ -109,8 +114,9 @@ class Trainer:
             raise ValueError(f"need as many labels as samples (> 0), got {len(x_train)} and {len(y_train)}")
         if (x_val is None) != (y_val is None) or (x_val is not None and len(x_val) != len(y_val)):
             raise ValueError("x_val and y_val go together, one label per sample")
-        if (cfg.decorrelate or cfg.supcon) and not hasattr(self.model, "forward_head"):
-            raise ValueError("decorrelate and supcon act on the embedding: "
+        if (cfg.decorrelate or cfg.supcon or cfg.reconstruct or cfg.instance) and not hasattr(self.model,
+                                                                                               "forward_head"):
+            raise ValueError("decorrelate, supcon, reconstruct and instance act on the embedding: "
                              "the model needs forward_features/forward_head")
         torch.manual_seed(cfg.seed)
         self.g = torch.Generator().manual_seed(cfg.seed)
@@ -124,8 +130,9 @@ class Trainer:
         set_trainable(self.model, self._top(0))
         self.cache = None
         if (cfg.cache_features and cfg.frozen_backbone and not cfg.augment and not cfg.adapter and cfg.loss == "ce"
-                and not cfg.decorrelate and not cfg.supcon):
+                and not cfg.decorrelate and not cfg.supcon and not cfg.reconstruct and not cfg.instance):
             self.cache = FeatureCache(self.model, self.x)
+        self.decoder = self._decoder() if cfg.reconstruct else None
         self.original = None
         if cfg.loss == "hdc":  # the features before fine-tuning, for the consistency term
             self.original = copy.deepcopy(self.model).eval().requires_grad_(False)
@@ -135,14 +142,27 @@ class Trainer:
         self.steps = math.ceil(len(self.x) / cfg.batch_size)
         # fused: one kernel per step for all parameters instead of a Python loop over them; on a cached
         # head that loop was most of the step (see benchmarks/results/finetune_cache.md)
-        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.lr, cfg.backbone_lr_scale, cfg.weight_decay,
-                                                  frozen_backbone=cfg.frozen_backbone), fused=True)
+        groups = param_groups(self.model, cfg.lr, cfg.backbone_lr_scale, cfg.weight_decay,
+                              frozen_backbone=cfg.frozen_backbone)
+        if self.decoder is not None:  # trains with the head's learning rate, in a group of its own
+            groups.append({"name": "decoder", "params": list(self.decoder.parameters()), "lr": cfg.lr,
+                           "weight_decay": cfg.weight_decay})
+        self.opt = torch.optim.AdamW(groups, fused=True)
         self.sched = self._scheduler()
         self.history: dict[str, list] = {}
         self.start_epoch, self.best_loss, self.best_epoch, self.wait = 0, math.inf, None, 0
         self.best_state = None
         self.trainable_params, self.train_seconds = 0, 0.0
         self._stage = None
+
+    def _decoder(self) -> nn.Module:
+        """The auxiliary decoder, sized by one look at the embedding (eval mode: BatchNorm untouched)."""
+        was = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            width = self.model.forward_features(self.x[:1]).shape[1]
+        self.model.train(was)
+        return losses.Decoder(width, tuple(self.x.shape[1:]))
 
     def _top(self, epoch: int) -> int:
         if not self.cfg.pretrained:
@@ -222,13 +242,16 @@ class Trainer:
         # accuracy are reduced once per epoch from the kept outputs instead of converted every step.
         kept = []  # (loss, global batch size, logits, labels) of each step
         for idx in torch.randperm(len(source), generator=self.g).split(cfg.batch_size):
-            xb, yb = source[idx], self.y[idx]
-            if self.augment is not None:
-                xb = self.augment(xb, self.g)
+            raw, yb = source[idx], self.y[idx]
+            xb = self.augment(raw, self.g) if self.augment is not None else raw
+            # instance term: a second augmented view of every sample, and its index in the global batch
+            view2 = self.augment(raw, self.g) if cfg.instance else None
+            ids = torch.arange(len(idx)) if cfg.instance else None
             if self.world > 1:
                 part = distributed.shard(len(idx), self.rank, self.world)
                 xb, yb = xb[part], yb[part]
-            loss, logits = self._loss(xb, yb, len(idx))
+                view2, ids = (view2[part], ids[part]) if cfg.instance else (None, None)
+            loss, logits = self._loss(xb, yb, len(idx), view2, ids)
             self.opt.zero_grad()
             loss.backward()
             if cfg.clip_grad is not None:
@@ -242,24 +265,25 @@ class Trainer:
         sums = distributed.all_sum([loss_sum, correct])
         self.train_seconds += time.perf_counter() - t0
         return {"epoch": epoch, "loss": float(sums[0] / len(source)), "train_acc": float(sums[1] / len(source)),
-                "lr_head": lrs[-1], "lr_backbone": lrs[0],
+                "lr_head": lrs[1], "lr_backbone": lrs[0],
                 "trainable_blocks": self._trainable, "epoch_seconds": time.perf_counter() - t0}
 
     def _wrap(self) -> nn.Module:
-        step = _Step(self.model, self.cache is not None)
+        step = _Step(self.model, self.cache is not None, self.decoder)
         if self.world == 1:
             return step
         from torch.nn.parallel import DistributedDataParallel
 
         return DistributedDataParallel(step, find_unused_parameters=getattr(self.model.head, "takes_map", False))
 
-    def _loss(self, xb: torch.Tensor, yb: torch.Tensor, global_n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _loss(self, xb: torch.Tensor, yb: torch.Tensor, global_n: int, view2: torch.Tensor | None = None,
+              ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """This rank's loss, scaled so the DDP average of the gradients is the global batch's gradient."""
         cfg = self.cfg
         if self.cache is not None and self.world == 1:  # the cached head alone: spare the wrapper module's call
-            feats, logits = xb, self.model.forward_head(xb)
+            feats, logits, decoded, feats2 = xb, self.model.forward_head(xb), None, None
         else:
-            feats, logits = self.step_module(xb)
+            feats, logits, decoded, feats2 = self.step_module(xb, view2)
         w_ce, w_cons, w_sep = cfg.loss_weights if cfg.loss == "hdc" else (1.0, 0.0, 0.0)
         per_sample = losses.cross_entropy_sum(logits, yb)
         if w_ce != 1.0:  # a multiply by 1 is exact, but it is one more kernel per step
@@ -268,6 +292,8 @@ class Trainer:
             with torch.no_grad():
                 original = self.original.forward_features(xb)
             per_sample = per_sample + w_cons * losses.consistency_sum(feats, original)
+        if decoded is not None:
+            per_sample = per_sample + cfg.reconstruct * losses.reconstruction_sum(decoded, xb)
         loss = per_sample * (self.world / global_n)
         if cfg.loss == "hdc" and w_sep:
             sep = losses.triplet_mean(distributed.all_gather_grad(feats), distributed.all_gather_grad(yb), cfg.margin)
@@ -276,6 +302,10 @@ class Trainer:
             loss = loss + cfg.decorrelate * losses.decorrelation(distributed.all_gather_grad(feats))
         if cfg.l2sp:  # the same on every rank, so DDP's average keeps it whole
             loss = loss + cfg.l2sp * sum((p - p0).pow(2).sum() for p, p0 in self.anchor if p.requires_grad)
+        if feats2 is not None:  # SimCLR's NT-Xent = SupCon over both views with the sample index as the label
+            z = torch.cat([distributed.all_gather_grad(feats), distributed.all_gather_grad(feats2)])
+            same = distributed.all_gather_grad(ids)
+            loss = loss + cfg.instance * losses.supcon_mean(z, torch.cat([same, same]), cfg.temperature)
         if cfg.supcon:  # contrasts every pair of the global batch
             loss = loss + cfg.supcon * losses.supcon_mean(distributed.all_gather_grad(feats),
                                                           distributed.all_gather_grad(yb), cfg.temperature)
@@ -316,6 +346,7 @@ class Trainer:
             "torch_rng": torch.get_rng_state(), "history": self.history, "best_loss": self.best_loss,
             "best_epoch": self.best_epoch, "wait": self.wait, "best_state": self.best_state,
             "original": self.original.state_dict() if self.original is not None else None,
+            "decoder": self.decoder.state_dict() if self.decoder is not None else None,
             "trainable_params": self.trainable_params, "train_seconds": self.train_seconds,
         }
 
@@ -344,6 +375,8 @@ class Trainer:
         torch.set_rng_state(s["torch_rng"])
         if self.original is not None:
             self.original.load_state_dict(s["original"])
+        if self.decoder is not None:
+            self.decoder.load_state_dict(s["decoder"])
         if self.cache is not None:  # features of the restored backbone
             self.cache = FeatureCache(self.model, self.x)
         self.history, self.start_epoch = s["history"], s["next_epoch"]

@@ -30,10 +30,12 @@ from edgehdc.finetune.trainer import FitResult, Trainer
 from edgehdc.models import add_adapter, create, load_pretrained, replace_head, save_model
 
 
-def default_model(sample_shape: tuple[int, int, int]) -> tuple[str, dict]:
-    """(registry name, kwargs) of the default backbone: tinycnn for images, tinycnn1d for [1, T, C] series."""
+def default_model(sample_shape: tuple[int, int, int], width: int = 1) -> tuple[str, dict]:
+    """(registry name, kwargs) of the default backbone: tinycnn for images, tinycnn1d for [1, T, C] series,
+    `width` times the demo's channels (kept out of the kwargs at 1, so those specs stay as they were)."""
     h, _, c = sample_shape
-    return ("tinycnn1d", {"in_chans": c}) if h == 1 else ("tinycnn", {"in_chans": c})
+    kwargs = {"in_chans": c} | ({"width": width} if width != 1 else {})
+    return ("tinycnn1d" if h == 1 else "tinycnn"), kwargs
 
 
 def model_spec(cfg: FinetuneConfig, model_name: str, model_kwargs: dict, num_classes: int) -> dict:
@@ -69,26 +71,35 @@ PRETRAIN_DECORRELATE = 3.0
 # Supervised contrastive weight and length of pretraining (docs/finetune.md, "LP-FT and SupCon").
 PRETRAIN_SUPCON = 0.0
 PRETRAIN_EPOCHS = 60
+# Weight of the auxiliary decoder's input reconstruction in pretraining (docs/finetune.md).
+PRETRAIN_RECONSTRUCT = 0.0
+# Weight of SimCLR's instance term (two augmented views per sample) in pretraining (docs/finetune.md).
+PRETRAIN_INSTANCE = 0.0
 
 
 def pretrain(base: Split, out: str | Path, model_name: str | None = None, model_kwargs: dict | None = None,
              epochs: int = PRETRAIN_EPOCHS, seed: int = 0, progress: bool = True,
-             decorrelate: float = PRETRAIN_DECORRELATE, supcon: float = PRETRAIN_SUPCON) -> Path:
+             decorrelate: float = PRETRAIN_DECORRELATE, supcon: float = PRETRAIN_SUPCON,
+             reconstruct: float = PRETRAIN_RECONSTRUCT, instance: float = PRETRAIN_INSTANCE) -> Path:
     """Train a backbone from scratch on the base task and save it (`edgehdc.models.save_model` format).
 
     The loss is cross-entropy + `decorrelate` x the embedding's variance-covariance term
     (`losses.decorrelation`), which keeps the embedding from collapsing onto the base classes,
-    + `supcon` x the supervised contrastive term (`losses.supcon_mean`).
+    + `supcon` x the supervised contrastive term (`losses.supcon_mean`), + `reconstruct` x an
+    auxiliary decoder's reconstruction of the input from the embedding (the decoder is not saved),
+    + `instance` x SimCLR's NT-Xent between two augmented views of each sample.
     """
     if model_name is None:
         model_name, model_kwargs = default_model(base.sample_shape)
     model_kwargs = model_kwargs or {}
-    cfg = FinetuneConfig.strategy("scratch", epochs=epochs, seed=seed, decorrelate=decorrelate, supcon=supcon)
+    cfg = FinetuneConfig.strategy("scratch", epochs=epochs, seed=seed, decorrelate=decorrelate, supcon=supcon,
+                                  reconstruct=reconstruct, instance=instance)
     model = build_model(cfg, model_name, model_kwargs, base.num_classes)
     Trainer(model, cfg, progress=progress).fit(base.x_train, base.y_train)
     spec = model_spec(cfg, model_name, model_kwargs, base.num_classes)
     return save_model(out, model, spec, class_names=list(base.class_names), pretrain_epochs=epochs,
-                      pretrain_decorrelate=decorrelate, pretrain_supcon=supcon)
+                      pretrain_decorrelate=decorrelate, pretrain_supcon=supcon,
+                      pretrain_reconstruct=reconstruct, pretrain_instance=instance)
 
 
 @dataclass

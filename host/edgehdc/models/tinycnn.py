@@ -61,12 +61,25 @@ class TinyCNN(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+WIDTHS = (16, 32, 64)
+
+
+def scaled_widths(width: int) -> tuple[int, int, int]:
+    """The three stage widths times `width` (1 = the demo's default network)."""
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        raise ValueError(f"width must be an integer >= 1, got {width!r}")
+    return tuple(c * width for c in WIDTHS)
+
+
 @register("tinycnn")
-def tinycnn(num_classes: int, **kw) -> TinyCNN:
+def tinycnn(num_classes: int, width: int = 1, **kw) -> TinyCNN:
+    """TinyCNN; `width` multiplies every stage's channels (an explicit `widths` wins)."""
+    kw.setdefault("widths", scaled_widths(width))
     return TinyCNN(num_classes, **kw)
 
 
 @register("tinycnn1d")
-def tinycnn1d(num_classes: int, in_chans: int = 1, kernel: int = 5, **kw) -> TinyCNN:
+def tinycnn1d(num_classes: int, in_chans: int = 1, kernel: int = 5, width: int = 1, **kw) -> TinyCNN:
     """TinyCNN over [N, C, 1, T] series: (1, kernel) convolutions, stride (1, 2)."""
+    kw.setdefault("widths", scaled_widths(width))
     return TinyCNN(num_classes, in_chans=in_chans, kernel=(1, kernel), stride=(1, 2), **kw)
