@@ -30,7 +30,9 @@ def markdown(r: dict) -> str:
              f"{r['date']}, commit {r['git_commit']}. Emulated Cortex-M4 (qemu_m4), D = 2048, "
              f"{r['capacity']} class slots ({r['ram_bytes']:,} bytes of RAM). The CNN was trained and calibrated on "
              f"the {r['extractor_classes']} other digits only (float accuracy on them "
-             f"{100 * r['extractor_float_accuracy_known']:.2f}%); digit {r['held_out_digit']} is taught over serial "
+             f"{100 * r['extractor_float_accuracy_known']:.2f}%), with a reconstruction decoder used in training only; "
+             "the HDC encoder reads its last feature map before the pool (4 x 4 x 64 int8 values). "
+             f"Digit {r['held_out_digit']} is taught over serial "
              f"with k training images, the device running its own CNN on them. {r['samples']} test images, "
              "classified by the device after every k.", "",
              "| digit | " + " | ".join(str(d) for d in digits) + " | known digits | new digit |",

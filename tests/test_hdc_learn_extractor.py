@@ -7,7 +7,7 @@ from torch import nn
 
 from edgehdc import models
 from edgehdc.data import load_digits
-from edgehdc.hdc.learn_extractor import ReconstructionTrainer, tap_feature_map
+from edgehdc.hdc.learn_extractor import tap_feature_map
 from edgehdc.kernels.interpreter import run as run_int8
 from edgehdc.quant.ptq import quantize
 
@@ -61,57 +61,3 @@ def test_tap_refuses_a_net_it_cannot_recut():
     with pytest.raises(ValueError, match="GlobalAvgPool, Linear"):
         tap_feature_map(net)
 
-
-def _digits(n: int):
-    d = load_digits(size=16, seed=0)
-    keep = d.y_train < 9
-    return d.x_train[keep][:n], d.y_train[keep][:n]
-
-
-def _train(weight: float, epochs: int = 4):
-    from edgehdc.finetune.config import FinetuneConfig
-
-    torch.manual_seed(0)
-    net = models.create("tinycnn", num_classes=9, embedding_dim=32)
-    cfg = FinetuneConfig(pretrained=False, epochs=epochs, seed=0, strategy="training", loss="hdc",
-                         loss_weights=(1.0, 0.0, 1.0), augment=False)
-    trainer = ReconstructionTrainer(net, cfg, weight=weight, progress=False)
-    x, y = _digits(400)
-    trainer.fit(x, y)
-    return net, trainer, torch.from_numpy(x).permute(0, 3, 1, 2)
-
-
-def test_the_decoder_trains_with_the_net_and_is_not_exported():
-    net, trainer, x = _train(weight=100.0, epochs=15)
-    plain = models.create("tinycnn", num_classes=9, embedding_dim=32)
-    assert net.state_dict().keys() == plain.state_dict().keys()  # the decoder is the trainer's, not the model's
-    assert not net.features._forward_hooks  # the hook that fed it is gone
-    # it learned to reconstruct: better than the mean training image, which knows nothing of the sample
-    mean_image_error = float(((x - x.mean(0)) ** 2).mean())
-    assert trainer.reconstruction_error(x) < 0.8 * mean_image_error
-    graph = quantize(tap_feature_map(net), x.permute(0, 2, 3, 1).numpy())
-    assert [graph.tensors[t].shape for t in graph.outputs] == [(1, 4, 4, 64), (1, 9)]
-
-
-def test_the_reconstruction_term_changes_the_training():
-    """Weight 0 trains the net exactly as the plain Trainer does; a positive weight moves the backbone."""
-    from edgehdc.finetune.config import FinetuneConfig
-    from edgehdc.finetune.trainer import Trainer
-
-    zero, _, _ = _train(weight=0.0, epochs=1)
-    torch.manual_seed(0)
-    plain = models.create("tinycnn", num_classes=9, embedding_dim=32)
-    cfg = FinetuneConfig(pretrained=False, epochs=1, seed=0, strategy="training", loss="hdc",
-                         loss_weights=(1.0, 0.0, 1.0), augment=False)
-    Trainer(plain, cfg, progress=False).fit(*_digits(400))
-    recon, _, _ = _train(weight=100.0, epochs=1)
-    first = "features.0.conv.weight"
-    assert torch.equal(zero.state_dict()[first], plain.state_dict()[first])
-    assert not torch.allclose(recon.state_dict()[first], plain.state_dict()[first])
-
-
-def test_bad_reconstruction_weight():
-    from edgehdc.finetune.config import FinetuneConfig
-
-    with pytest.raises(ValueError, match=">= 0"):
-        ReconstructionTrainer(models.create("tinycnn", num_classes=9), FinetuneConfig(pretrained=False), weight=-1)
