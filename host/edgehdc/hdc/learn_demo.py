@@ -73,7 +73,7 @@ def holdout_features(cfg: DemoConfig, held_out: int, log=print) -> tuple[DemoFea
     train_features = run_int8(graph, x_train_q)[0].reshape(len(x_train_q), -1)
     test_features, logits = (a.reshape(len(x_test_q), -1) for a in run_int8(graph, x_test_q))
     feats = DemoFeatures(graph, evaluate(net, known.x_test, known.y_test), x_test_q,
-                         _relabel(full.y_train, held_out), _relabel(full.y_test, held_out), train_features,
+                         relabel(full.y_train, held_out), relabel(full.y_test, held_out), train_features,
                          test_features, logits,
                          int(graph.tensors[graph.outputs[0]].quant.zero_point[0]), known.num_classes)
     return feats, x_train_q
@@ -120,7 +120,7 @@ def teach_online(one_pass, max_passes: int = MAX_PASSES) -> int:
     return max_passes
 
 
-def _relabel(labels: np.ndarray, held_out: int) -> np.ndarray:
+def relabel(labels: np.ndarray, held_out: int) -> np.ndarray:
     """Old classes keep their order as 0..8; the held-out digit becomes 9 (the slot it is taught into)."""
     order = np.array([c for c in range(10) if c != held_out] + [held_out])
     return np.argsort(order)[labels]
