@@ -41,6 +41,9 @@ MAX_PASSES = 100
 def holdout_features(cfg: DemoConfig, held_out: int, log=print) -> tuple[DemoFeatures, np.ndarray]:
     """The demo CNN trained and quantized without digit `held_out`, run on every image of both splits.
 
+    Its embedding output (what `DemoFeatures.features` holds) is the feature map before the pool,
+    4 x 4 x 64 int8 values for 16 x 16 digits (`tap_feature_map`).
+
     Labels are relabelled: the nine known digits 0..8 in their order, the
     held-out digit 9 (the slot it is taught into). Returns the features and
     the int8 training images (the device's input).
