@@ -1,6 +1,6 @@
 """How the learn demo's choices were made, on validation images only -> benchmarks/results/hdc_learn_validation.{json,md}.
 
-    .venv/bin/python benchmarks/hdc_learn_validation.py            # seeds 0 and 1, every digit held out
+    .venv/bin/python benchmarks/hdc_learn_validation.py            # seeds 0, 1 and 2, every digit held out
 
 The test split is never read. A fifth of each digit's training images is held
 back (stratified, fixed seed); for each held-out digit the learn demo's
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     from edgehdc.fileio import atomic_write_json, atomic_write_text
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--digits", type=int, nargs="+", default=list(range(10)))
     args = ap.parse_args(argv)
     rows = []

@@ -34,7 +34,7 @@ from edgehdc.quant.tflite_io import to_tflite
 TRIPLET_WEIGHT = 1.0  # cross-entropy 1, consistency 0 (no pretrained features to stay near), triplet 1
 # After bundling the k shots, online (perceptron) passes over the same shots until a pass changes nothing:
 # an update whenever another class comes within ONLINE_MARGIN bits. Chosen on validation images (docs/hdc.md).
-ONLINE_MARGIN = 320
+ONLINE_MARGIN = 256
 MAX_PASSES = 100
 
 
