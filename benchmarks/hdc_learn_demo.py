@@ -30,9 +30,12 @@ def markdown(r: dict) -> str:
              f"{r['date']}, commit {r['git_commit']}. Emulated Cortex-M4 (qemu_m4), D = 2048, "
              f"{r['capacity']} class slots ({r['ram_bytes']:,} bytes of RAM). The CNN was trained and calibrated on "
              f"the {r['extractor_classes']} other digits only (float accuracy on them "
-             f"{100 * r['extractor_float_accuracy_known']:.2f}%); digit {r['held_out_digit']} is taught over serial "
-             f"with k training images, the device running its own CNN on them. {r['samples']} test images, "
-             "classified by the device after every k.", "",
+             f"{100 * r['extractor_float_accuracy_known']:.2f}%); the HDC encoder reads its last feature map before "
+             f"the pool (4 x 4 x 64 int8 values). Digit {r['held_out_digit']} is taught over serial "
+             f"with k training images, the device running its own CNN on them: bundled, then online passes over "
+             f"the same images with a {r['online_margin']}-bit margin until one updates nothing (passes that updated: "
+             + " / ".join(map(str, r["online_passes"])) + " for k = " + " / ".join(map(str, r["shots"]))
+             + f"). {r['samples']} test images, classified by the device after every k.", "",
              "| digit | " + " | ".join(str(d) for d in digits) + " | known digits | new digit |",
              "|---|" + "---|" * (len(digits) + 2)]
 
@@ -46,7 +49,8 @@ def markdown(r: dict) -> str:
                          r["new_class_accuracy"][i]))
     drop = 100 * (r["old_classes_accuracy_before"] - r["old_classes_accuracy_after"][-1])
     lines += ["", f"Prototype mismatches (device vs host mirror, every slot after every update): "
-              f"{r['prototype_mismatches']}; labels the device and the mirror disagree on: {r['label_mismatches']}.",
+              f"{r['prototype_mismatches']}; labels the device and the mirror disagree on: {r['label_mismatches']}; "
+              f"online passes whose update count differs: {r['update_count_mismatches']}.",
               "", f"Acceptance (issue 16): new digit {100 * r['new_class_accuracy'][-1]:.1f}% with "
               f"{r['shots'][-1]} shots (>= 90% asked: {'met' if r['new_class_accuracy'][-1] >= 0.9 else 'NOT met'}); "
               f"known digits lose {drop:.2f} points (<= 2 asked); prototype mismatches {r['prototype_mismatches']} "

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edgehdc.cli import main
-from edgehdc.hdc.learn_demo import holdout_features, run_learn_demo
+from edgehdc.hdc.learn_demo import holdout_features, run_learn_demo, teach_online
 from edgehdc.hdc.sweep import run_sweep
 from edgehdc.pipeline import DemoConfig
 
@@ -77,6 +77,8 @@ def test_learn_demo_teaches_a_new_digit(tmp_path):
         assert on_disk[key] == report[key]
     assert report["shots"] == [1, 10] and report["samples"] == 90 and report["extractor_classes"] == 9
     assert report["prototype_mismatches"] == 0 and report["label_mismatches"] == 0
+    # the online passes after bundling: the device counted the same updates as the mirror in every pass
+    assert report["update_count_mismatches"] == 0 and len(report["online_passes"]) == 2
     # Untaught the digit is never predicted; taught it is, from an extractor that never saw it (a
     # short training and a few test 9s: a loose floor, docs/hdc.md gives the measured figures).
     assert report["per_class_before"][9] == 0 and report["new_class_accuracy"][-1] > 0.1
@@ -88,3 +90,10 @@ def test_cli_refuses_bad_arguments():
     assert main(["hdc", "sweep", "--dims", "512", "100"]) == 2
     assert main(["hdc", "learn-demo", "--held-out", "10"]) == 2
     assert main(["hdc", "learn-demo", "--shots", "0"]) == 2
+
+
+def test_online_passes_stop_when_a_pass_changes_nothing():
+    updates = iter([3, 1, 0, 5])
+    assert teach_online(lambda: next(updates)) == 2  # two passes updated, the third changed nothing
+    calls = []
+    assert teach_online(lambda: calls.append(1) or 1, max_passes=4) == 4 and len(calls) == 4
