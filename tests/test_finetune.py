@@ -597,3 +597,21 @@ def test_instance_term_is_nt_xent_over_two_views_and_trains_the_encoder(tasks):
     torch.testing.assert_close(grads_w["head.weight"], grads_0["head.weight"])  # the head never sees it
     with pytest.raises(ValueError, match="instance"):
         FinetuneConfig.strategy("scratch", instance=1.0, augment=False)
+
+
+def test_cli_pretrain_on_glyphs_then_fine_tune_digits(tmp_path, capsys):
+    from edgehdc.cli import main
+    from edgehdc.data import GLYPH_CLASSES
+
+    base, out = tmp_path / "base.pt", tmp_path / "run"
+    assert main(["finetune", "pretrain", "--dataset", "digits", "--base-dataset", "glyphs", "--keep-own-base",
+                 "--width", "2", "--epochs", "1", "--out", str(base)]) == 0, capsys.readouterr().out
+    _, ckpt = models.load_model(base)
+    assert ckpt["class_names"] == list(GLYPH_CLASSES) + list("01234") and ckpt["spec"]["num_classes"] == 48
+    assert main(["finetune", "train", "--dataset", "digits", "--strategy", "progressive", "--checkpoint", str(base),
+                 "--width", "2", "--shots", "3", "--out", str(out), "--set", "epochs=2"]) == 0
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["data"]["target"] == list("56789") and 0.0 <= saved["accuracy"] <= 1.0
+    capsys.readouterr()
+    assert main(["finetune", "pretrain", "--keep-own-base", "--epochs", "1", "--out", str(base)]) == 2
+    assert "keep_own_base needs a base_dataset" in capsys.readouterr().out
