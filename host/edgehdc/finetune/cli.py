@@ -71,7 +71,7 @@ def register(subparsers) -> None:
     cmp.add_argument("--pretrain-instance", type=float, default=None,
                      help="pretraining's SimCLR instance-term weight (default: PRETRAIN_INSTANCE)")
     cmp.add_argument("--width", type=int, default=None,
-                     help="channel multiplier of the backbone, for every strategy (default: COMPARE_WIDTH)")
+                     help="channel multiplier of the backbone, for every strategy (default: the set's validated width, compare_width)")
     _base_dataset_args(cmp)
     cmp.add_argument("--out", type=Path, default=None, help="output folder (default build/compare/<dataset>)")
     cmp.set_defaults(handler=run_cli, finetune_handler=_compare)
