@@ -6,12 +6,11 @@ own = digits 0-4 (the default base), glyphs = the synthetic letters (`edgehdc.da
 both. DRAW is the pretraining seed, WIDTH the backbone's multiplier (default 2). Each strategy (full,
 progressive, lp_ft, linear_probe) fine-tunes on the K-shot splits of seeds 0-2 that `compare` draws; the
 validation accuracy (the split that chose) and the test accuracy (printed beside, never choosing) are
-averaged over the seeds. Appends one row to benchmarks/results/finetune_base_val.json.
+averaged over the seeds. Writes benchmarks/results/finetune_base_val/BASE-dDRAW-wWIDTH.json.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +24,7 @@ from edgehdc.finetune.config import FinetuneConfig
 from edgehdc.finetune.metrics import predict
 from edgehdc.finetune.workflow import default_model, finetune, pretrain
 
-RESULTS = Path(__file__).resolve().parent / "results" / "finetune_base_val.json"
+RESULTS = Path(__file__).resolve().parent / "results" / "finetune_base_val"
 BASES = {"own": (None, False), "glyphs": ("glyphs", False), "glyphs+own": ("glyphs", True)}
 STRATEGIES = ("full", "progressive", "lp_ft", "linear_probe")
 CHOOSING = ("full", "progressive", "lp_ft")  # the rule's mean (docs/finetune.md)
@@ -59,8 +58,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(1)
     row = measure(argv[0], int(argv[1]), int(argv[2]) if len(argv) == 3 else 2)
     row["command"] = "benchmarks/finetune_base_val.py " + " ".join(argv)
-    rows = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
-    atomic_write_json(RESULTS, rows + [row])
+    atomic_write_json(RESULTS / f"{row['base']}-d{row['draw']}-w{row['width']}.json", row)
     print(f"mean val of {', '.join(CHOOSING)}: {row['choosing_val_mean']:.3f}")
     return 0
 
