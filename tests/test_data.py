@@ -135,6 +135,8 @@ def test_task_pair_refuses_a_base_set_holding_a_target_class(monkeypatch):
     monkeypatch.setattr(data, "load_glyphs", lambda **kw: fake)
     with pytest.raises(ValueError, match=r"holds target classes \['7'\]"):
         data.task_pair("digits", base_dataset="glyphs")
+    with pytest.raises(ValueError, match=r"shape \(16, 16, 1\), JapaneseVowels has \(1, 32, 12\)"):
+        data.task_pair("JapaneseVowels", base_dataset="glyphs")
     with pytest.raises(ValueError, match="unknown base dataset"):
         data.task_pair("digits", base_dataset="letters")
     with pytest.raises(ValueError, match="share class names"):

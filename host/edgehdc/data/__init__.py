@@ -45,6 +45,9 @@ def task_pair(dataset: str, base: list[str] | None = None, target: list[str] | N
     if base_dataset not in BASE_DATASETS:
         raise ValueError(f"unknown base dataset {base_dataset!r}; available: {', '.join(BASE_DATASETS)}")
     other = pooled(load_dataset(base_dataset))
+    if other.sample_shape != tgt.sample_shape:
+        raise ValueError(f"base dataset {base_dataset} has samples of shape {other.sample_shape}, "
+                         f"{dataset} has {tgt.sample_shape}: it is not a base for this domain")
     leak = sorted(set(other.class_names) & set(tgt.class_names))
     if leak:
         raise ValueError(f"base dataset {base_dataset} holds target classes {leak}")
