@@ -554,8 +554,9 @@ def test_compare_builds_scratch_and_fine_tuned_at_the_same_width(tmp_path):
     logs = []
     kw = dict(shots=2, seeds=(0,), strategies=("scratch", "full"), epochs=1, pretrain_epochs=1, val_per_class=2,
               hdc_dim=256, progress=False, log=logs.append, out_dir=tmp_path)
-    report = compare("digits", **kw)  # the set's validated default width
+    report = compare("digits", **kw)  # the set's validated default width and base (the glyphs)
     assert report["width"] == 2 and report["model"]["kwargs"] == {"in_chans": 1, "width": 2}
+    assert report["base_dataset"] == "glyphs" and report["base_classes"] == list(GLYPH_CLASSES)
     params = {name: s["runs"][0]["trainable_params"] for name, s in report["strategies"].items()}
     assert params["scratch"] == params["full"] == 16160 + 5 * 32 + 5  # backbone + a 5-way head
     assert "width 2" in (tmp_path / "summary.md").read_text()
@@ -564,15 +565,18 @@ def test_compare_builds_scratch_and_fine_tuned_at_the_same_width(tmp_path):
     assert sum(m.startswith("pretraining") for m in logs) == 1
     report = compare("digits", width=1, **kw)
     assert sum(m.startswith("pretraining") for m in logs) == 2 and report["model"]["kwargs"] == {"in_chans": 1}
-    # a glyph base pretrains again on the letters; the target task and its split stay digits 5-9
-    glyph = compare("digits", width=1, base_dataset="glyphs", **kw)
-    assert sum(m.startswith("pretraining") for m in logs) == 3 and glyph["base_dataset"] == "glyphs"
-    assert glyph["base_classes"] == list(GLYPH_CLASSES) and glyph["target_classes"] == list("56789")
-    assert glyph["samples"]["target_test"] == report["samples"]["target_test"]
+    # the own base (digits 0-4) pretrains again; the target task and its split stay digits 5-9
+    own = compare("digits", width=1, base_dataset="own", **kw)
+    assert sum(m.startswith("pretraining") for m in logs) == 3 and own["base_dataset"] == "digits"
+    assert own["base_classes"] == list("01234") and own["target_classes"] == list("56789")
+    assert own["samples"]["target_test"] == report["samples"]["target_test"]
 
 
 def test_compare_width_is_chosen_per_set():
-    from edgehdc.finetune.compare import COMPARE_WIDTH, compare_width
+    from edgehdc.finetune.compare import COMPARE_WIDTH, OWN_BASE, compare_base, compare_width
+
+    assert compare_base("digits") == "glyphs"  # validation: 0.950 against 0.911 for digits 0-4
+    assert compare_base("JapaneseVowels") == compare_base("ACSF1") == OWN_BASE  # no series base set
 
     assert compare_width("ACSF1") == 1  # validation: 0.413 at width 1 ties 0.418 at width 2 -> the smaller
     assert compare_width("digits") == compare_width("JapaneseVowels") == COMPARE_WIDTH == 2

@@ -86,9 +86,10 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 
 
 def _base_dataset_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--base-dataset", default=None, choices=("glyphs",),
+    p.add_argument("--base-dataset", default=None, choices=("own", "glyphs"),
                    help="pretrain on this set instead of the dataset's base classes (glyphs: synthetic letters, "
-                        "images only)")
+                        "images only; own: the dataset's base classes). Default: own for pretrain; for compare "
+                        "the set's validated base (compare_base: glyphs for digits)")
     p.add_argument("--keep-own-base", action="store_true",
                    help="with --base-dataset: pretrain on it and on the dataset's own base classes")
 
@@ -96,9 +97,10 @@ def _base_dataset_args(p: argparse.ArgumentParser) -> None:
 def _task_splits(args):
     from edgehdc.data import task_pair
 
+    base_dataset = getattr(args, "base_dataset", None)  # train has none: its checkpoint holds the backbone
     return task_pair(args.dataset, args.base.split(",") if args.base else None,
                      args.target.split(",") if args.target else None,
-                     base_dataset=getattr(args, "base_dataset", None),
+                     base_dataset=None if base_dataset == "own" else base_dataset,
                      keep_own_base=getattr(args, "keep_own_base", False))
 
 
