@@ -548,13 +548,15 @@ def test_cli_wide_series_model_continues_into_the_pipeline(tmp_path, capsys):
 
 
 def test_compare_builds_scratch_and_fine_tuned_at_the_same_width(tmp_path):
+    from edgehdc.data import GLYPH_CLASSES
     from edgehdc.finetune.compare import compare
 
     logs = []
     kw = dict(shots=2, seeds=(0,), strategies=("scratch", "full"), epochs=1, pretrain_epochs=1, val_per_class=2,
               hdc_dim=256, progress=False, log=logs.append, out_dir=tmp_path)
-    report = compare("digits", width=2, **kw)
+    report = compare("digits", **kw)  # the set's validated default width and base (the glyphs)
     assert report["width"] == 2 and report["model"]["kwargs"] == {"in_chans": 1, "width": 2}
+    assert report["base_dataset"] == "glyphs" and report["base_classes"] == list(GLYPH_CLASSES)
     params = {name: s["runs"][0]["trainable_params"] for name, s in report["strategies"].items()}
     assert params["scratch"] == params["full"] == 16160 + 5 * 32 + 5  # backbone + a 5-way head
     assert "width 2" in (tmp_path / "summary.md").read_text()
@@ -563,6 +565,21 @@ def test_compare_builds_scratch_and_fine_tuned_at_the_same_width(tmp_path):
     assert sum(m.startswith("pretraining") for m in logs) == 1
     report = compare("digits", width=1, **kw)
     assert sum(m.startswith("pretraining") for m in logs) == 2 and report["model"]["kwargs"] == {"in_chans": 1}
+    # the own base (digits 0-4) pretrains again; the target task and its split stay digits 5-9
+    own = compare("digits", width=1, base_dataset="own", **kw)
+    assert sum(m.startswith("pretraining") for m in logs) == 3 and own["base_dataset"] == "digits"
+    assert own["base_classes"] == list("01234") and own["target_classes"] == list("56789")
+    assert own["samples"]["target_test"] == report["samples"]["target_test"]
+
+
+def test_compare_width_is_chosen_per_set():
+    from edgehdc.finetune.compare import COMPARE_WIDTH, OWN_BASE, compare_base, compare_width
+
+    assert compare_base("digits") == "glyphs"  # validation: 0.950 against 0.911 for digits 0-4
+    assert compare_base("JapaneseVowels") == compare_base("ACSF1") == OWN_BASE  # no series base set
+
+    assert compare_width("ACSF1") == 1  # validation: 0.413 at width 1 ties 0.418 at width 2 -> the smaller
+    assert compare_width("digits") == compare_width("JapaneseVowels") == COMPARE_WIDTH == 2
 
 
 def test_instance_term_is_nt_xent_over_two_views_and_trains_the_encoder(tasks):
@@ -597,3 +614,21 @@ def test_instance_term_is_nt_xent_over_two_views_and_trains_the_encoder(tasks):
     torch.testing.assert_close(grads_w["head.weight"], grads_0["head.weight"])  # the head never sees it
     with pytest.raises(ValueError, match="instance"):
         FinetuneConfig.strategy("scratch", instance=1.0, augment=False)
+
+
+def test_cli_pretrain_on_glyphs_then_fine_tune_digits(tmp_path, capsys):
+    from edgehdc.cli import main
+    from edgehdc.data import GLYPH_CLASSES
+
+    base, out = tmp_path / "base.pt", tmp_path / "run"
+    assert main(["finetune", "pretrain", "--dataset", "digits", "--base-dataset", "glyphs", "--keep-own-base",
+                 "--width", "2", "--epochs", "1", "--out", str(base)]) == 0, capsys.readouterr().out
+    _, ckpt = models.load_model(base)
+    assert ckpt["class_names"] == list(GLYPH_CLASSES) + list("01234") and ckpt["spec"]["num_classes"] == 48
+    assert main(["finetune", "train", "--dataset", "digits", "--strategy", "progressive", "--checkpoint", str(base),
+                 "--width", "2", "--shots", "3", "--out", str(out), "--set", "epochs=2"]) == 0
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["data"]["target"] == list("56789") and 0.0 <= saved["accuracy"] <= 1.0
+    capsys.readouterr()
+    assert main(["finetune", "pretrain", "--keep-own-base", "--epochs", "1", "--out", str(base)]) == 2
+    assert "keep_own_base needs a base_dataset" in capsys.readouterr().out

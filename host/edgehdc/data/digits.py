@@ -27,6 +27,15 @@ def bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
     return m
 
 
+def to_input(images: np.ndarray, size: int) -> np.ndarray:
+    """[N, 8, 8] counts 0..16 -> float32 [N, size, size, 1] in [0, 1], scaled then resized bilinearly."""
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    r = bilinear_matrix(images.shape[1], size)
+    images = np.clip(r @ (images / 16.0) @ r.T, 0.0, 1.0)  # clip only float rounding
+    return images[..., None].astype(np.float32)
+
+
 def load_digits(size: int = 16, test_size: float = 0.25, seed: int = 0) -> Split:
     """Digits scaled from 0..16 to [0, 1], resized bilinearly to size x size, one channel.
 
@@ -37,10 +46,7 @@ def load_digits(size: int = 16, test_size: float = 0.25, seed: int = 0) -> Split
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must lie in (0, 1), got {test_size}")
     bunch = datasets.load_digits()
-    images = bunch.images / 16.0  # [N, 8, 8]
-    r = bilinear_matrix(images.shape[1], size)
-    images = np.clip(r @ images @ r.T, 0.0, 1.0)  # clip only float rounding
-    x = images[..., None].astype(np.float32)
+    x = to_input(bunch.images, size)
     y = bunch.target.astype(np.int64)
     x_tr, x_te, y_tr, y_te = train_test_split(
         x, y, test_size=test_size, stratify=y, random_state=seed)

@@ -66,10 +66,26 @@ def base_target(split: Split, base: list[str], target: list[str]) -> tuple[Split
     overlap = sorted(set(map(str, base)) & set(map(str, target)))
     if overlap:
         raise ValueError(f"base and target classes overlap: {overlap}")
-    b = subset(split, base)
-    pooled = Split(np.concatenate([b.x_train, b.x_test]), np.concatenate([b.y_train, b.y_test]),
-                   b.x_test, b.y_test, b.class_names)
-    return pooled, subset(split, target)
+    return pooled(subset(split, base)), subset(split, target)
+
+
+def pooled(split: Split) -> Split:
+    """Every sample of `split` as training samples (a base task trains on all it has); test part kept."""
+    return Split(np.concatenate([split.x_train, split.x_test]), np.concatenate([split.y_train, split.y_test]),
+                 split.x_test, split.y_test, split.class_names)
+
+
+def merge_tasks(a: Split, b: Split) -> Split:
+    """One task of a's classes followed by b's (b's labels shifted); class names must differ, shapes match."""
+    overlap = sorted(set(a.class_names) & set(b.class_names))
+    if overlap:
+        raise ValueError(f"the two tasks share class names {overlap}")
+    if a.sample_shape != b.sample_shape:
+        raise ValueError(f"sample shapes differ: {a.sample_shape} vs {b.sample_shape}")
+    k = a.num_classes
+    return Split(np.concatenate([a.x_train, b.x_train]), np.concatenate([a.y_train, b.y_train + k]),
+                 np.concatenate([a.x_test, b.x_test]), np.concatenate([a.y_test, b.y_test + k]),
+                 a.class_names + b.class_names)
 
 
 def few_shot(split: Split, shots: int, seed: int = 0, val_per_class: int = 10) -> FewShot:

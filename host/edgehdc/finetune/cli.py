@@ -37,6 +37,7 @@ def register(subparsers) -> None:
                      help="weight of an auxiliary decoder's input reconstruction (default: PRETRAIN_RECONSTRUCT)")
     pre.add_argument("--instance", type=float, default=None,
                      help="weight of SimCLR's two-view instance term (default: PRETRAIN_INSTANCE)")
+    _base_dataset_args(pre)
     pre.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
     pre.set_defaults(handler=run_cli, finetune_handler=_pretrain)
 
@@ -70,7 +71,8 @@ def register(subparsers) -> None:
     cmp.add_argument("--pretrain-instance", type=float, default=None,
                      help="pretraining's SimCLR instance-term weight (default: PRETRAIN_INSTANCE)")
     cmp.add_argument("--width", type=int, default=None,
-                     help="channel multiplier of the backbone, for every strategy (default: COMPARE_WIDTH)")
+                     help="channel multiplier of the backbone, for every strategy (default: the set's validated width, compare_width)")
+    _base_dataset_args(cmp)
     cmp.add_argument("--out", type=Path, default=None, help="output folder (default build/compare/<dataset>)")
     cmp.set_defaults(handler=run_cli, finetune_handler=_compare)
 
@@ -83,14 +85,23 @@ def _data_args(p: argparse.ArgumentParser) -> None:
                    help="channel multiplier of the backbone (1: the demo's; train's must match its checkpoint)")
 
 
-def _task_splits(args):
-    from edgehdc.data import base_target, default_classes, load_dataset
+def _base_dataset_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base-dataset", default=None, choices=("own", "glyphs"),
+                   help="pretrain on this set instead of the dataset's base classes (glyphs: synthetic letters, "
+                        "images only; own: the dataset's base classes). Default: own for pretrain; for compare "
+                        "the set's validated base (compare_base: glyphs for digits)")
+    p.add_argument("--keep-own-base", action="store_true",
+                   help="with --base-dataset: pretrain on it and on the dataset's own base classes")
 
-    split = load_dataset(args.dataset)
-    base, target = default_classes(split)
-    base = args.base.split(",") if args.base else base
-    target = args.target.split(",") if args.target else target
-    return base_target(split, base, target)
+
+def _task_splits(args):
+    from edgehdc.data import task_pair
+
+    base_dataset = getattr(args, "base_dataset", None)  # train has none: its checkpoint holds the backbone
+    return task_pair(args.dataset, args.base.split(",") if args.base else None,
+                     args.target.split(",") if args.target else None,
+                     base_dataset=None if base_dataset == "own" else base_dataset,
+                     keep_own_base=getattr(args, "keep_own_base", False))
 
 
 def _pretrain(args) -> int:
@@ -160,7 +171,8 @@ def _compare(args) -> int:
                      out_dir=args.out, epochs=args.epochs, command=command,
                      **_given(pretrain_epochs=args.pretrain_epochs, pretrain_decorrelate=args.pretrain_decorrelate,
                               pretrain_supcon=args.pretrain_supcon, pretrain_reconstruct=args.pretrain_reconstruct,
-                              pretrain_instance=args.pretrain_instance, width=args.width))
+                              pretrain_instance=args.pretrain_instance, width=args.width),
+                     base_dataset=args.base_dataset, keep_own_base=args.keep_own_base)
     out = args.out or Path("build/compare") / args.dataset
     for name, r in report["strategies"].items():
         print(f"{name:16s} accuracy {r['mean']['accuracy']:.3f} ± {r['std']['accuracy']:.3f}   "
