@@ -34,7 +34,8 @@ def main() -> int:
     for b in report["benchmarks"]:
         b["stats"].pop("data", None)
     out.write_text(json.dumps(report, indent=1) + "\n")
-    stats = {(b["params"]["size"], b["params"]["cache"]): b["stats"] for b in report["benchmarks"]}
+    stats = {(b["params"]["size"], b["params"]["width"], b["params"]["cache"]): b["stats"]
+             for b in report["benchmarks"]}
     lines = [
         "# Frozen-backbone epoch: feature cache vs none",
         "",
@@ -43,15 +44,17 @@ def main() -> int:
         " process CPU time, which a loaded machine disturbs far less than wall time)",
         "",
         f"- One linear-probe epoch over the digits target split (classes 5-9, {_samples()} samples, batch 64),",
-        "  tinycnn backbone frozen, one thread; the cache is built once before timing and reused every epoch.",
+        "  tinycnn backbone frozen (width 1: the demo's; width 2: `compare`'s default for digits), one thread;",
+        "  the cache is built once before timing and reused every epoch.",
         f"- Load average {load:.1f} at the start (a shared 2-core machine).",
         "",
-        "| input | cached epoch (ms) median / min | uncached epoch (ms) median / min | speed-up median / min |",
-        "|---|---|---|---|",
+        "| input | backbone width | cached epoch (ms) median / min | uncached epoch (ms) median / min "
+        "| speed-up median / min |",
+        "|---|---|---|---|---|",
     ]
-    for size in sorted({s for s, _ in stats}):
-        c, u = stats[(size, True)], stats[(size, False)]
-        lines.append(f"| {size}x{size} | {c['median'] * 1e3:.2f} / {c['min'] * 1e3:.2f} "
+    for size, width in sorted({(s, w) for s, w, _ in stats}):
+        c, u = stats[(size, width, True)], stats[(size, width, False)]
+        lines.append(f"| {size}x{size} | {width} | {c['median'] * 1e3:.2f} / {c['min'] * 1e3:.2f} "
                      f"| {u['median'] * 1e3:.2f} / {u['min'] * 1e3:.2f} "
                      f"| {u['median'] / c['median']:.1f}x / {u['min'] / c['min']:.1f}x |")
     lines += ["", "The cached epoch is the head's optimizer steps alone; the uncached one adds the backbone's",
@@ -88,21 +91,23 @@ def breakdown(epochs: int = 300) -> list[tuple[str, float, float]]:
     feats, y, head, g = trainer.cache.features, trainer.y, trainer.model.head, trainer.g
     loop_adamw = torch.optim.AdamW([{"params": list(head.parameters()), "lr": 1e-2}], weight_decay=1e-3)
 
-    def steps(opt=None, sched=None):
+    def steps(opt=None, sched=None, autograd=False):
         for idx in torch.randperm(len(feats), generator=g).split(cfg.batch_size):
-            loss = F.cross_entropy(head(feats[idx]), y[idx])
             if opt is not None:
                 opt.zero_grad()
-            loss.backward()
+            if autograd:
+                F.cross_entropy(head(feats[idx]), y[idx]).backward()
+            else:
+                trainer._linear_probe_grads(feats[idx], y[idx], len(idx))
             if opt is not None:
                 opt.step()
             if sched is not None:
                 sched.step()
 
     epoch = iter(range(10**6))
-    loops = [("forward + backward", lambda: steps()),
-             ("+ zero_grad + AdamW, torch's for-loop implementation (what the Trainer used before)",
-              lambda: steps(loop_adamw)),
+    loops = [("forward + autograd backward (what the Trainer used before)", lambda: steps(autograd=True)),
+             ("forward + closed-form gradients (the Trainer's, for a Linear head)", lambda: steps()),
+             ("+ zero_grad + AdamW, torch's for-loop implementation", lambda: steps(loop_adamw)),
              ("+ zero_grad + fused AdamW (the Trainer's)", lambda: steps(trainer.opt)),
              ("+ one-cycle schedule", lambda: steps(trainer.opt, trainer.sched)),
              ("Trainer.train_epoch, cached", lambda: trainer.train_epoch(next(epoch)))]

@@ -214,18 +214,25 @@ def test_resumed_run_ends_where_an_uninterrupted_run_ends(strategy, changes, tas
                 progress=False).fit(task.train.x_train, task.train.y_train, resume=True)
 
 
-def test_feature_cache_trains_the_same_head(tasks, base_ckpt):
+@pytest.mark.parametrize("strategy", ["mlp_head", "linear_probe"])
+def test_feature_cache_trains_the_same_head(tasks, base_ckpt, strategy):
+    """Cached features train the head the uncached run trains; a Linear head on the cache takes its
+    gradients in closed form (no autograd), and ends where autograd's run ends, to float rounding."""
     task = tasks[2]
-    states = []
+    states, histories = [], []
     for cache in (True, False):
-        cfg = FinetuneConfig.strategy("mlp_head", epochs=5, cache_features=cache, batch_size=8)
+        cfg = FinetuneConfig.strategy(strategy, epochs=5, cache_features=cache, batch_size=8)
         model = build_model(cfg, "tinycnn", {}, 5, base_ckpt)
         trainer = Trainer(model, cfg, progress=False)
-        trainer.fit(task.train.x_train, task.train.y_train)
+        result = trainer.fit(task.train.x_train, task.train.y_train)
         assert (trainer.cache is not None) == cache
+        assert trainer._closed_form == (cache and strategy == "linear_probe")
         states.append(model.state_dict())
+        histories.append(result.history)
     for k in states[0]:
         torch.testing.assert_close(states[0][k], states[1][k], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=1e-5)
+    assert histories[0]["train_acc"] == histories[1]["train_acc"]
     # no cache while any backbone block trains, or with augmentation
     for cfg in (FinetuneConfig.strategy("full", epochs=1), FinetuneConfig.strategy("linear_probe", augment=True)):
         trainer = Trainer(build_model(cfg, "tinycnn", {}, 5, base_ckpt), cfg, progress=False)
@@ -234,6 +241,27 @@ def test_feature_cache_trains_the_same_head(tasks, base_ckpt):
     model = models.load_model(base_ckpt)[0]
     x = torch.rand(7, 1, 8, 8)
     torch.testing.assert_close(FeatureCache(model, x, batch_size=3).features, model.eval().forward_features(x))
+
+
+def test_closed_form_probe_gradients_equal_autograd(tasks, base_ckpt):
+    """The cached Linear probe's closed-form loss and gradients are autograd's on the same batch
+    (AdamW hides a wrong gradient scale, so the gradients themselves are compared)."""
+    task = tasks[2]
+    cfg = FinetuneConfig.strategy("linear_probe", epochs=1)
+    trainer = Trainer(build_model(cfg, "tinycnn", {}, 5, base_ckpt), cfg, progress=False)
+    trainer.prepare(task.train.x_train, task.train.y_train)
+    head, feats, y = trainer.model.head, trainer.cache.features[:13], trainer.y[:13]
+    with torch.no_grad():
+        head.weight.normal_()  # a head far from its start: every class's softmax term matters
+    loss, logits = trainer._linear_probe_grads(feats, y, 20)
+    closed = head.weight.grad.clone(), head.bias.grad.clone()
+    head.zero_grad()
+    expected = torch.nn.functional.cross_entropy(head(feats), y, reduction="sum") / 20
+    expected.backward()
+    torch.testing.assert_close(loss, expected.detach())
+    torch.testing.assert_close(logits, head(feats).detach())
+    torch.testing.assert_close(closed[0], head.weight.grad)
+    torch.testing.assert_close(closed[1], head.bias.grad)
 
 
 def test_metrics_follow_sklearn_and_feature_geometry():

@@ -231,6 +231,9 @@ class Trainer:
             self._stage, self.step_module = top, self._wrap()
             self.trainable_params = max(self.trainable_params,
                                         sum(p.numel() for p in model.parameters() if p.requires_grad))
+        # a Linear head on cached features: gradients in closed form, no autograd graph (_linear_probe_grads)
+        self._closed_form = (self.cache is not None and self.world == 1 and type(model.head) is nn.Linear
+                             and model.head.bias is not None)
         if self.cache is not None:  # only the head runs; walking the whole model's modes costs as much as a step
             model.head.train()
         else:
@@ -251,9 +254,12 @@ class Trainer:
                 part = distributed.shard(len(idx), self.rank, self.world)
                 xb, yb = xb[part], yb[part]
                 view2, ids = (view2[part], ids[part]) if cfg.instance else (None, None)
-            loss, logits = self._loss(xb, yb, len(idx), view2, ids)
             self.opt.zero_grad()
-            loss.backward()
+            if self._closed_form:
+                loss, logits = self._linear_probe_grads(xb, yb, len(idx))
+            else:
+                loss, logits = self._loss(xb, yb, len(idx), view2, ids)
+                loss.backward()
             if cfg.clip_grad is not None:
                 nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip_grad)
             self.opt.step()
@@ -267,6 +273,29 @@ class Trainer:
         return {"epoch": epoch, "loss": float(sums[0] / len(source)), "train_acc": float(sums[1] / len(source)),
                 "lr_head": lrs[1], "lr_backbone": lrs[0],
                 "trainable_blocks": self._trainable, "epoch_seconds": time.perf_counter() - t0}
+
+    def _linear_probe_grads(self, feats: torch.Tensor, yb: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summed cross-entropy / n of a Linear head on cached features, its gradients written to .grad.
+
+        The gradient of softmax cross-entropy through a Linear layer is (softmax - one-hot) x features.
+        On a cached probe autograd's engine costs more than the step's arithmetic (about 90 of a step's
+        170 us here, benchmarks/results/finetune_cache.md); the result equals autograd's to float rounding
+        (tests/test_finetune.py). Only the cache's conditions reach it: cross-entropy alone, one process.
+        """
+        head = self.model.head
+        with torch.no_grad():
+            logits = torch.addmm(head.bias, feats, head.weight.t())
+            logp = logits.log_softmax(1)
+            rows = torch.arange(len(yb))
+            loss = -logp[rows, yb].sum() / n
+            d = logp.exp_()
+            d[rows, yb] -= 1.0
+            d.div_(n)
+            if head.weight.requires_grad:
+                head.weight.grad = d.t() @ feats
+            if head.bias.requires_grad:
+                head.bias.grad = d.sum(0)
+        return loss, logits
 
     def _wrap(self) -> nn.Module:
         step = _Step(self.model, self.cache is not None, self.decoder)
