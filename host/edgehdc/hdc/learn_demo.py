@@ -1,9 +1,7 @@
 """`edgehdc hdc learn-demo`: teach the emulated board a digit its feature extractor never saw.
 
-The CNN is trained on the nine other digits only (cross-entropy, the
-batch-hard triplet term of `edgehdc.finetune.losses` and a reconstruction
-term through a decoder that is not exported: `edgehdc.hdc.learn_extractor`),
-quantized with those nine digits' images, and flashed with an HDC stage
+The CNN is trained on the nine other digits only (cross-entropy plus the
+batch-hard triplet term of `edgehdc.finetune.losses`), quantized with those nine digits' images, and flashed with an HDC stage
 trained on them and a `Learner` of ten slots: no image of the held-out
 digit reaches the extractor, its quantization or the HDC calibration. The
 HDC stage reads the CNN's last feature map before the global pool

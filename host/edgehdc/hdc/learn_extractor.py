@@ -29,14 +29,14 @@ def tap_feature_map(net: nn.Module) -> nn.Module:
     and the classifier multiplied out (no activation between them), so the logits are the net's own.
     Returns a new module; `net` is left as it is.
     """
-    *convs, pool, embed = net.features
+    *_, pool, embed = net.features
     if not isinstance(pool, GlobalAvgPool) or not isinstance(embed, nn.Linear) or not isinstance(net.head, nn.Linear):
         raise ValueError("tap_feature_map needs features ending in GlobalAvgPool, Linear and a Linear head")
-    tapped = copy.deepcopy(net)
     head = nn.Linear(embed.in_features, net.head.out_features)
     with torch.no_grad():
         head.weight.copy_(net.head.weight @ embed.weight)
         head.bias.copy_(net.head.weight @ embed.bias + net.head.bias)
-    tapped.features = nn.Sequential(*copy.deepcopy(convs))
+    tapped = copy.deepcopy(net)
+    tapped.features = nn.Sequential(*list(tapped.features)[:-2])  # the convolutions, copied once
     tapped.head = nn.Sequential(GlobalAvgPool(), head)
     return tapped
