@@ -14,10 +14,11 @@ from edgehdc.data.tasks import FewShot, base_target, few_shot, merge_tasks, pool
 
 __all__ = ["Split", "FewShot", "load_dataset", "load_digits", "load_aeon", "series_split", "bundled_aeon_sets",
            "subset", "base_target", "few_shot", "default_classes", "quantize_input", "round_half_away",
-           "load_glyphs", "GLYPH_CLASSES", "merge_tasks", "pooled", "task_pair", "BASE_DATASETS"]
+           "load_glyphs", "GLYPH_CLASSES", "merge_tasks", "pooled", "task_pair", "BASE_DATASETS", "OWN_BASE"]
 
 # Datasets that can stand in for (or join) a dataset's own base classes in pretraining.
 BASE_DATASETS = ("glyphs",)
+OWN_BASE = "own"  # the dataset's own base classes, by name where a choice is spelled out (CLI, compare)
 
 
 def load_dataset(name: str, **kw) -> Split:
@@ -32,13 +33,14 @@ def task_pair(dataset: str, base: list[str] | None = None, target: list[str] | N
     """(base task, target task) of `dataset`: by default its first half of classes -> the rest.
 
     With `base_dataset` (one of BASE_DATASETS) the base task is that whole set instead, or that set
-    followed by the own base classes with `keep_own_base`; the target task is unchanged. A class name
-    shared with the target is refused, so a base set can never hold a target class.
+    followed by the own base classes with `keep_own_base`; None or OWN_BASE keeps the own base classes.
+    The target task is unchanged. A class name shared with the target is refused, so a base set can
+    never hold a target class.
     """
     split = load_dataset(dataset)
     default_base, default_target = default_classes(split)
     own, tgt = base_target(split, base or default_base, target or default_target)
-    if base_dataset is None:
+    if base_dataset in (None, OWN_BASE):
         if keep_own_base:
             raise ValueError("keep_own_base needs a base_dataset")
         return own, tgt

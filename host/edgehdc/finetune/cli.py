@@ -86,6 +86,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 
 
 def _base_dataset_args(p: argparse.ArgumentParser) -> None:
+    # the names of edgehdc.data's OWN_BASE and BASE_DATASETS, spelled out: the data layer is not imported at start-up
     p.add_argument("--base-dataset", default=None, choices=("own", "glyphs"),
                    help="pretrain on this set instead of the dataset's base classes (glyphs: synthetic letters, "
                         "images only; own: the dataset's base classes). Default: own for pretrain; for compare "
@@ -97,10 +98,9 @@ def _base_dataset_args(p: argparse.ArgumentParser) -> None:
 def _task_splits(args):
     from edgehdc.data import task_pair
 
-    base_dataset = getattr(args, "base_dataset", None)  # train has none: its checkpoint holds the backbone
     return task_pair(args.dataset, args.base.split(",") if args.base else None,
                      args.target.split(",") if args.target else None,
-                     base_dataset=None if base_dataset == "own" else base_dataset,
+                     base_dataset=getattr(args, "base_dataset", None),  # train has none: its checkpoint does
                      keep_own_base=getattr(args, "keep_own_base", False))
 
 

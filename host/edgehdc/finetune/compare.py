@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgehdc.data import few_shot, task_pair
+from edgehdc.data import OWN_BASE, few_shot, task_pair
 from edgehdc.fileio import atomic_write_json
 from edgehdc.finetune.config import STRATEGIES, FinetuneConfig
 from edgehdc.finetune.metrics import feature_quality, predict
@@ -34,13 +34,12 @@ COMPARED = ("scratch", "linear_probe", "mlp_head", "full", "progressive", "discr
 # rule (highest mean validation accuracy of full, progressive and LP-FT; within 0.01 the smaller network).
 COMPARE_WIDTH = 2  # digits and JapaneseVowels; any set without its own entry
 COMPARE_WIDTHS = {"ACSF1": 1}
-
-
 # The base task `compare` pretrains on, per set, chosen on the same validation rule (docs/finetune.md, "A richer
-# image base task"): digits pretrain on the synthetic letters (0.950 against 0.911 for digits 0-4); "own" is the
-# dataset's own base classes, the default of any set without an entry.
+# image base task"): digits pretrain on the synthetic letters (0.950 against 0.911 for digits 0-4); any set
+# without an entry on its own base classes (OWN_BASE).
 COMPARE_BASES = {"digits": "glyphs"}
-OWN_BASE = "own"
+SUMMARY_KEYS = ("accuracy", "macro_f1", "hdc_accuracy", "int8_accuracy", "train_seconds", "trainable_params",
+                "silhouette", "cohesion", "separation")
 
 
 def compare_width(dataset: str) -> int:
@@ -51,8 +50,6 @@ def compare_width(dataset: str) -> int:
 def compare_base(dataset: str) -> str:
     """`compare`'s default base task for `dataset`: a base set's name, or OWN_BASE for its own base classes."""
     return COMPARE_BASES.get(dataset, OWN_BASE)
-SUMMARY_KEYS = ("accuracy", "macro_f1", "hdc_accuracy", "int8_accuracy", "train_seconds", "trainable_params",
-                "silhouette", "cohesion", "separation")
 
 
 def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
@@ -76,7 +73,6 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
     out = Path(out_dir) if out_dir is not None else Path("build/compare") / dataset
     torch.set_num_threads(1)
     base_dataset = compare_base(dataset) if base_dataset is None else base_dataset
-    base_dataset = None if base_dataset == OWN_BASE else base_dataset
     base, target = task_pair(dataset, base_dataset=base_dataset, keep_own_base=keep_own_base)
     base_names, target_names = list(base.class_names), list(target.class_names)
     width = compare_width(dataset) if width is None else width
@@ -113,7 +109,8 @@ def compare(dataset: str, shots: int = 5, seeds: tuple[int, ...] = (0, 1, 2, 3, 
         "dataset": dataset, "shots": shots, "seeds": list(seeds), "epochs": epochs, **settings,
         "width": width, "val_per_class": val_per_class, "hdc_dim": hdc_dim,
         "model": {"name": model_name, "kwargs": model_kwargs}, "sample_shape": list(target.sample_shape),
-        "base_dataset": base_dataset or dataset, "keep_own_base": keep_own_base, "base_classes": base_names, "target_classes": target_names,
+        "base_dataset": dataset if base_dataset == OWN_BASE else base_dataset, "keep_own_base": keep_own_base,
+        "base_classes": base_names, "target_classes": target_names,
         "samples": {"base": len(base.x_train), "target_train": shots * target.num_classes,
                     "target_val": val_per_class * target.num_classes, "target_test": len(target.x_test)},
         "pretrain_seconds": pretrain_seconds, "command": command,

@@ -132,6 +132,10 @@ class Trainer:
         if (cfg.cache_features and cfg.frozen_backbone and not cfg.augment and not cfg.adapter and cfg.loss == "ce"
                 and not cfg.decorrelate and not cfg.supcon and not cfg.reconstruct and not cfg.instance):
             self.cache = FeatureCache(self.model, self.x)
+        # a Linear head on cached features: gradients in closed form, no autograd graph (_linear_probe_grads)
+        head = getattr(self.model, "head", None)
+        self._closed_form = (self.cache is not None and self.world == 1 and type(head) is nn.Linear
+                             and head.bias is not None)
         self.decoder = self._decoder() if cfg.reconstruct else None
         self.original = None
         if cfg.loss == "hdc":  # the features before fine-tuning, for the consistency term
@@ -231,9 +235,6 @@ class Trainer:
             self._stage, self.step_module = top, self._wrap()
             self.trainable_params = max(self.trainable_params,
                                         sum(p.numel() for p in model.parameters() if p.requires_grad))
-        # a Linear head on cached features: gradients in closed form, no autograd graph (_linear_probe_grads)
-        self._closed_form = (self.cache is not None and self.world == 1 and type(model.head) is nn.Linear
-                             and model.head.bias is not None)
         if self.cache is not None:  # only the head runs; walking the whole model's modes costs as much as a step
             model.head.train()
         else:
